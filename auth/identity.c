@@ -1,0 +1,92 @@
+/*
+ * identity.c - credentials to identity and permissions. Pure: builds on
+ * jwt.c and acl.c, knows nothing of HTTP or WebSocket libraries.
+ */
+#include "identity.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void identity_release(struct identity *id)
+{
+	acl_perms_release(&id->perms);
+	memset(id, 0, sizeof(*id));
+}
+
+void identity_move(struct identity *dst, struct identity *src)
+{
+	identity_release(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+int identity_from_token(const struct identity_cfg *cfg, const char *token,
+			size_t len, int64_t now_s, struct identity *out,
+			struct gw_error *err)
+{
+	struct jwt_claims cl;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (cfg->open) {
+		out->open = true;
+		snprintf(out->sub, sizeof(out->sub), "anonymous");
+		return 0;
+	}
+	if (!token || len == 0)
+		return gw_fail(err, GW_EUNAUTH, "missing credentials (Authorization: Bearer <token>)");
+	memset(&cl, 0, sizeof(cl));
+	rc = jwt_verify(cfg->jwt, token, len, now_s, &cl, err);
+	if (rc)
+		return rc;
+	snprintf(out->sub, sizeof(out->sub), "%s", cl.sub);
+	out->exp = cl.exp;
+	if (cl.sync)
+		rc = acl_perms_parse(cl.sync, &out->perms, err);
+	else if (cfg->defaults)
+		rc = acl_perms_copy(&out->perms, cfg->defaults);
+	jwt_claims_release(&cl);
+	if (rc) {
+		identity_release(out);
+		return gw_fail(err, GW_EUNAUTH, "invalid sync claim: %s", err ? err->msg : "");
+	}
+	return 0;
+}
+
+bool identity_allows(const struct identity *id, enum acl_op op,
+		     const char *collection)
+{
+	if (id->open)
+		return true;
+	return acl_allows(&id->perms, op, id->sub, collection);
+}
+
+int identity_actor(const struct identity *id, const char *requested, char *out)
+{
+	const char *a = requested && *requested ? requested : id->sub;
+
+	if (!id->open && !acl_actor_allowed(id->sub, a))
+		return GW_EFORBIDDEN;
+	snprintf(out, JWT_SUB_MAX + 1, "%s", a);
+	return 0;
+}
+
+int identity_bearer(const char *header, const char **tok, size_t *len)
+{
+	size_t n;
+
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+		return GW_EUNAUTH;
+	header += 7;
+	while (*header == ' ')
+		header++;
+	n = strlen(header);
+	while (n && header[n - 1] == ' ')
+		n--;
+	if (!n)
+		return GW_EUNAUTH;
+	*tok = header;
+	*len = n;
+	return 0;
+}

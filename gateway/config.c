@@ -1,0 +1,672 @@
+/*
+ * config.c - table-driven configuration: defaults < JSON file <
+ * environment < flags; --help and --print-config from the same table.
+ * Pure: jansson and libc only, no sockets.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "sbuf.h"
+
+enum opt_type { T_STR, T_INT, T_I64 };
+
+#define F_SECRET 1  /* hidden by --print-config */
+#define F_NOFILE 2  /* environment or flag only (secrets) */
+
+struct opt {
+	const char *name;   /* dotted path in the JSON file */
+	const char *env;    /* environment variable */
+	enum opt_type type;
+	size_t off;
+	const char *def;
+	int64_t min, max;
+	int flags;
+	const char *choices; /* "a|b" for enumerations */
+	const char *help;
+};
+
+#define O(f) offsetof(struct config, f)
+#define KIB 1024LL
+#define MIB (1024LL * 1024)
+
+static const struct opt opts[] = {
+	{"node_id", "SYNCGATE_NODE_ID", T_STR, O(node_id), "", 0, 0, 0, NULL,
+	 "name of this gateway in logs, welcome and /v1/info (default: hostname)"},
+	{"bind", "SYNCGATE_BIND", T_STR, O(bind), "127.0.0.1", 0, 0, 0, NULL,
+	 "address both listeners bind to"},
+	{"http_port", "SYNCGATE_HTTP_PORT", T_INT, O(http_port), "8080", 1, 65535, 0, NULL,
+	 "REST and static files port"},
+	{"ws_port", "SYNCGATE_WS_PORT", T_INT, O(ws_port), "8081", 1, 65535, 0, NULL,
+	 "WebSocket port (path /v1/ws)"},
+	{"redis_url", "SYNCGATE_REDIS_URL", T_STR, O(redis_url),
+	 "redis://127.0.0.1:6379", 0, 0, F_SECRET, NULL,
+	 "redis://[:password@]host[:port][/db]"},
+	{"auth.mode", "SYNCGATE_AUTH_MODE", T_STR, O(auth_mode), "jwt", 0, 0, 0,
+	 "jwt|none", "jwt, or none (dev only: everyone may do everything)"},
+	{"auth.jwt_secret", "SYNCGATE_JWT_SECRET", T_STR, O(jwt_secret), "", 0, 0,
+	 F_SECRET | F_NOFILE, NULL, "HS256 secret, at least 32 bytes (environment only)"},
+	{"auth.jwt_public_key", "SYNCGATE_JWT_PUBLIC_KEY", T_STR, O(jwt_public_key),
+	 "", 0, 0, 0, NULL, "PEM file for RS256/ES256 (not supported yet)"},
+	{"auth.issuer", "SYNCGATE_AUTH_ISSUER", T_STR, O(issuer), "", 0, 0, 0, NULL,
+	 "required iss claim (empty: not checked)"},
+	{"auth.audience", "SYNCGATE_AUTH_AUDIENCE", T_STR, O(audience), "", 0, 0, 0,
+	 NULL, "required aud claim (empty: not checked)"},
+	{"auth.leeway_s", "SYNCGATE_AUTH_LEEWAY_S", T_INT, O(leeway_s), "30", 0, 300,
+	 0, NULL, "clock leeway for exp and nbf, seconds"},
+	{"web_root", "SYNCGATE_WEB_ROOT", T_STR, O(web_root), "web", 0, 0, 0, NULL,
+	 "folder served at / (empty: no static files)"},
+	{"log_level", "SYNCGATE_LOG_LEVEL", T_STR, O(log_level), "info", 0, 0, 0,
+	 "debug|info|warn|error", "lowest level logged"},
+	{"redis.key_prefix", "SYNCGATE_REDIS_KEY_PREFIX", T_STR, O(key_prefix), "sg:",
+	 0, 0, 0, NULL, "prefix of every Redis key and channel"},
+	{"redis.timeout_ms", "SYNCGATE_REDIS_TIMEOUT_MS", T_INT, O(redis_timeout_ms),
+	 "2000", 10, 60000, 0, NULL, "timeout of every Redis command"},
+	{"redis.connect_timeout_ms", "SYNCGATE_REDIS_CONNECT_TIMEOUT_MS", T_INT,
+	 O(redis_connect_timeout_ms), "2000", 10, 60000, 0, NULL,
+	 "timeout of a Redis connection attempt"},
+	{"redis.heartbeat_ms", "SYNCGATE_REDIS_HEARTBEAT_MS", T_INT, O(heartbeat_ms),
+	 "1000", 50, 60000, 0, NULL,
+	 "subscriber-link heartbeat; 3 missed: reconnect and repair"},
+	{"history", "SYNCGATE_HISTORY", T_I64, O(history), "10000", 1, 100000000, 0,
+	 NULL, "changes kept per collection log (at least)"},
+	{"lww_clamp_ms", "SYNCGATE_LWW_CLAMP_MS", T_I64, O(lww_clamp_ms), "60000", 0,
+	 86400000, 0, NULL, "client timestamps capped at server time plus this"},
+	{"lww_clock", "SYNCGATE_LWW_CLOCK", T_STR, O(lww_clock), "client", 0, 0, 0,
+	 "client|server", "server: ignore client timestamps for last-writer-wins"},
+	{"ws.public_url", "SYNCGATE_WS_PUBLIC_URL", T_STR, O(ws_public_url), "", 0, 0,
+	 0, NULL, "ws_url given by /v1/info (default: WS port on the request's host)"},
+	{"limits.body_bytes", "SYNCGATE_LIMIT_BODY_BYTES", T_I64, O(body_max),
+	 "1048576", 64, 64 * MIB, 0, NULL, "largest request body (413 past it)"},
+	{"limits.data_bytes", "SYNCGATE_LIMIT_DATA_BYTES", T_I64, O(data_max),
+	 "524288", 16, 64 * MIB, 0, NULL, "largest document data, serialized (413)"},
+	{"limits.ws_message_bytes", "SYNCGATE_LIMIT_WS_MESSAGE_BYTES", T_I64,
+	 O(ws_msg_max), "65536", 256, 16 * MIB, 0, NULL,
+	 "largest inbound WebSocket message (close 1009)"},
+	{"limits.subscriptions_per_connection", "SYNCGATE_LIMIT_SUBSCRIPTIONS", T_INT,
+	 O(subs_max), "256", 1, 100000, 0, NULL, "subscriptions per WebSocket"},
+	{"limits.queue_bytes", "SYNCGATE_LIMIT_QUEUE_BYTES", T_I64, O(queue_max),
+	 "4194304", 4 * KIB, 1024 * MIB, 0, NULL,
+	 "outbound queue per WebSocket (close 4008 past it)"},
+	{"limits.json_depth", "SYNCGATE_LIMIT_JSON_DEPTH", T_INT, O(json_depth), "64",
+	 2, 512, 0, NULL, "deepest JSON nesting accepted"},
+	{"limits.http_timeout_s", "SYNCGATE_LIMIT_HTTP_TIMEOUT_S", T_INT,
+	 O(http_timeout_s), "30", 1, 3600, 0, NULL, "idle HTTP connection timeout"},
+	{"limits.http_connections", "SYNCGATE_LIMIT_HTTP_CONNECTIONS", T_INT,
+	 O(http_conn_max), "4096", 1, 1000000, 0, NULL, "concurrent HTTP connections"},
+	{"limits.http_connections_per_ip", "SYNCGATE_LIMIT_HTTP_CONNECTIONS_PER_IP",
+	 T_INT, O(http_conn_per_ip), "256", 0, 1000000, 0, NULL,
+	 "concurrent HTTP connections per client IP (0: no limit)"},
+	{"limits.ws_connections", "SYNCGATE_LIMIT_WS_CONNECTIONS", T_INT,
+	 O(ws_conn_max), "15000", 1, 1000000, 0, NULL, "concurrent WebSockets"},
+	{"limits.ws_auth_timeout_s", "SYNCGATE_LIMIT_WS_AUTH_TIMEOUT_S", T_INT,
+	 O(ws_auth_timeout_s), "10", 1, 600, 0, NULL,
+	 "time for the first auth message (close 1008 after)"},
+	{"limits.list_max", "SYNCGATE_LIMIT_LIST_MAX", T_INT, O(list_limit_max),
+	 "1000", 1, 100000, 0, NULL, "largest limit of a list or changes page"},
+	{"shutdown_timeout_s", "SYNCGATE_SHUTDOWN_TIMEOUT_S", T_INT,
+	 O(shutdown_timeout_s), "10", 1, 300, 0, NULL,
+	 "SIGTERM: longest wait for in-flight requests"},
+};
+
+/* ---- setting one option ------------------------------------------------ */
+
+static char **str_field(struct config *c, const struct opt *o)
+{
+	return (char **)(void *)((char *)c + o->off);
+}
+
+static bool in_choices(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+static int set_opt(struct config *c, const struct opt *o, const char *v,
+		   const char *from, struct gw_error *err)
+{
+	if (o->type == T_STR) {
+		char **f = str_field(c, o), *dup;
+
+		if (o->choices && !in_choices(o->choices, v))
+			return gw_fail(err, GW_EBADREQ, "%s (%s): must be one of %s",
+				       o->name, from, o->choices);
+		dup = strdup(v);
+		if (!dup)
+			return gw_fail(err, GW_ENOMEM, "out of memory");
+		if (*f && (o->flags & F_SECRET))
+			memset(*f, 0, strlen(*f));
+		free(*f);
+		*f = dup;
+		return 0;
+	} else {
+		char *end;
+		long long n;
+
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno || end == v || *end || n < o->min || n > o->max)
+			return gw_fail(err, GW_EBADREQ,
+				       "%s (%s): must be an integer in %lld..%lld",
+				       o->name, from, (long long)o->min,
+				       (long long)o->max);
+		if (o->type == T_INT)
+			*(int *)(void *)((char *)c + o->off) = (int)n;
+		else
+			*(int64_t *)(void *)((char *)c + o->off) = n;
+		return 0;
+	}
+}
+
+static const struct opt *find_opt(const char *name)
+{
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* flag spelling of a name: "limits.body_bytes" -> "limits-body-bytes" */
+static void flag_name(const char *name, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < cap; i++)
+		out[i] = (name[i] == '.' || name[i] == '_') ? '-' : name[i];
+	out[i] = '\0';
+}
+
+static const struct opt *find_flag(const char *flag, size_t len)
+{
+	char buf[96];
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+		flag_name(opts[i].name, buf, sizeof(buf));
+		if (strlen(buf) == len && strncmp(buf, flag, len) == 0)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+/* ---- the file ------------------------------------------------------------- */
+
+static int parse_patterns(json_t *arr, char ***out, size_t *n, const char *what,
+			  struct gw_error *err)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr))
+		return gw_fail(err, GW_EBADREQ, "%s must be an array of strings", what);
+	*out = calloc(json_array_size(arr) + 1, sizeof(char *));
+	if (!*out)
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			return gw_fail(err, GW_EBADREQ, "%s must be an array of strings",
+				       what);
+		if (!((*out)[i] = strdup(json_string_value(v))))
+			return gw_fail(err, GW_ENOMEM, "out of memory");
+		(*n)++;
+	}
+	return 0;
+}
+
+static int parse_policy_name(json_t *v, enum decide_policy *p, bool allow_cb)
+{
+	const char *s = json_string_value(v);
+
+	if (!s)
+		return -1;
+	if (strcmp(s, "lww") == 0)
+		*p = POLICY_LWW;
+	else if (strcmp(s, "reject") == 0)
+		*p = POLICY_REJECT;
+	else if (allow_cb && strcmp(s, "callback") == 0)
+		*p = POLICY_CALLBACK;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_collections(struct config *c, json_t *arr, struct gw_error *err)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(arr))
+		return gw_fail(err, GW_EBADREQ, "collections must be an array");
+	c->colls = calloc(json_array_size(arr) + 1, sizeof(*c->colls));
+	if (!c->colls)
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	json_array_foreach(arr, i, e) {
+		struct coll_policy *p = &c->colls[c->ncolls];
+		const char *key;
+		json_t *v;
+
+		if (!json_is_object(e))
+			return gw_fail(err, GW_EBADREQ, "collections[%zu] must be an object", i);
+		p->conflict = POLICY_LWW;
+		p->fallback = POLICY_LWW;
+		p->resolver_timeout_ms = 2000;
+		c->ncolls++;
+		json_object_foreach(e, key, v) {
+			int64_t n;
+
+			if (strcmp(key, "match") == 0) {
+				if (!json_is_string(v) || !acl_pattern_valid(json_string_value(v)) ||
+				    strstr(json_string_value(v), "${"))
+					return gw_fail(err, GW_EBADREQ,
+						       "collections[%zu].match: invalid pattern", i);
+				if (!(p->match = strdup(json_string_value(v))))
+					return gw_fail(err, GW_ENOMEM, "out of memory");
+			} else if (strcmp(key, "conflict") == 0) {
+				if (parse_policy_name(v, &p->conflict, true))
+					return gw_fail(err, GW_EBADREQ,
+						       "collections[%zu].conflict: lww, reject or callback", i);
+			} else if (strcmp(key, "fallback") == 0) {
+				if (parse_policy_name(v, &p->fallback, false))
+					return gw_fail(err, GW_EBADREQ,
+						       "collections[%zu].fallback: lww or reject", i);
+			} else if (strcmp(key, "resolver_url") == 0) {
+				if (!json_is_string(v))
+					return gw_fail(err, GW_EBADREQ,
+						       "collections[%zu].resolver_url: string", i);
+				if (!(p->resolver_url = strdup(json_string_value(v))))
+					return gw_fail(err, GW_ENOMEM, "out of memory");
+			} else if (strcmp(key, "resolver_timeout_ms") == 0) {
+				if (jsonx_int(v, 1, 60000, &n))
+					return gw_fail(err, GW_EBADREQ,
+						       "collections[%zu].resolver_timeout_ms: 1..60000", i);
+				p->resolver_timeout_ms = (int)n;
+			} else if (strcmp(key, "history") == 0) {
+				if (jsonx_int(v, 1, 100000000, &n))
+					return gw_fail(err, GW_EBADREQ,
+						       "collections[%zu].history: 1..100000000", i);
+				p->history = (uint64_t)n;
+			} else {
+				return gw_fail(err, GW_EBADREQ,
+					       "collections[%zu]: unknown key \"%s\"", i, key);
+			}
+		}
+		if (!p->match)
+			return gw_fail(err, GW_EBADREQ, "collections[%zu]: missing match", i);
+		if (p->conflict == POLICY_CALLBACK)
+			return gw_fail(err, GW_EBADREQ,
+				       "collections[%zu]: the callback policy is not "
+				       "available in this version (use lww or reject)", i);
+	}
+	return 0;
+}
+
+/* Walks obj; path is the dotted prefix so far. */
+static int load_object(struct config *c, json_t *obj, const char *path,
+		       struct gw_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		char name[96];
+		const struct opt *o;
+		int rc;
+
+		snprintf(name, sizeof(name), "%s%s%s", path, *path ? "." : "", key);
+		if (strcmp(name, "collections") == 0) {
+			rc = parse_collections(c, v, err);
+		} else if (strcmp(name, "auth.default_permissions") == 0) {
+			rc = acl_perms_parse(v, &c->default_perms, err);
+		} else if (strcmp(name, "ws.allowed_origins") == 0) {
+			rc = parse_patterns(v, &c->allowed_origins, &c->norigins,
+					    name, err);
+		} else if (json_is_object(v) && !find_opt(name)) {
+			rc = load_object(c, v, name, err);
+		} else if (!(o = find_opt(name))) {
+			rc = gw_fail(err, GW_EBADREQ, "config file: unknown option \"%s\"",
+				     name);
+		} else if (o->flags & F_NOFILE) {
+			rc = gw_fail(err, GW_EBADREQ,
+				     "config file: \"%s\" may only come from %s", name,
+				     o->env);
+		} else if (json_is_string(v)) {
+			rc = set_opt(c, o, json_string_value(v), "config file", err);
+		} else if (json_is_integer(v) && o->type != T_STR) {
+			char num[32];
+
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(v));
+			rc = set_opt(c, o, num, "config file", err);
+		} else {
+			rc = gw_fail(err, GW_EBADREQ, "config file: \"%s\" has the wrong type",
+				     name);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_file(struct config *c, const char *path, struct gw_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	struct sbuf sb = SBUF_INIT;
+	char buf[4096];
+	size_t n;
+	json_t *root;
+	int rc;
+
+	if (!f)
+		return gw_fail(err, GW_EBADREQ, "cannot open config file %s: %s", path,
+			       strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < 16 * MIB)
+		sbuf_add(&sb, buf, n);
+	fclose(f);
+	root = jsonx_parse(sb.buf ? sb.buf : "", sb.len, 64, err);
+	sbuf_release(&sb);
+	if (!root)
+		return gw_fail(err, GW_EBADREQ, "config file %s: %s", path, err->msg);
+	if (!json_is_object(root))
+		rc = gw_fail(err, GW_EBADREQ, "config file %s: not a JSON object", path);
+	else
+		rc = load_object(c, root, "", err);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- redis_url ------------------------------------------------------------- */
+
+int config_parse_redis_url(struct config *c, const char *url,
+			   struct gw_error *err)
+{
+	const char *p = url, *at, *slash, *colon;
+	char host[256] = "127.0.0.1";
+	char *end;
+	long port = 6379, db = 0;
+
+	if (strncmp(p, "redis://", 8) != 0)
+		return gw_fail(err, GW_EBADREQ,
+			       "redis_url must look like redis://[:password@]host:port[/db]");
+	p += 8;
+	free(c->redis_password);
+	c->redis_password = NULL;
+	at = strrchr(p, '@');
+	if (at) {
+		const char *pw = memchr(p, ':', (size_t)(at - p));
+
+		if (pw && at > pw + 1 &&
+		    !(c->redis_password = strndup(pw + 1, (size_t)(at - pw - 1))))
+			return gw_fail(err, GW_ENOMEM, "out of memory");
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
+	{
+		size_t hlen = colon ? (size_t)(colon - p)
+				    : (slash ? (size_t)(slash - p) : strlen(p));
+
+		if (hlen >= sizeof(host))
+			return gw_fail(err, GW_EBADREQ, "redis_url: host too long");
+		if (hlen) {
+			memcpy(host, p, hlen);
+			host[hlen] = '\0';
+		}
+	}
+	if (colon) {
+		port = strtol(colon + 1, &end, 10);
+		if (end == colon + 1 || (*end && *end != '/') || port < 1 || port > 65535)
+			return gw_fail(err, GW_EBADREQ, "redis_url: bad port");
+	}
+	if (slash && slash[1]) {
+		db = strtol(slash + 1, &end, 10);
+		if (*end || db < 0 || db > 1000)
+			return gw_fail(err, GW_EBADREQ, "redis_url: bad database number");
+	}
+	free(c->redis_host);
+	if (!(c->redis_host = strdup(host)))
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	c->redis_port = (int)port;
+	c->redis_db = (int)db;
+	return 0;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+static const char *env_get(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (char **e = envp; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+int config_load(struct config *c, int argc, char **argv, char **envp,
+		enum config_action *action, const char **token_sub,
+		struct gw_error *err)
+{
+	const char *file = env_get(envp, "SYNCGATE_CONFIG");
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	*action = CONFIG_RUN;
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
+		if ((rc = set_opt(c, &opts[i], opts[i].def, "default", err)))
+			return rc;
+
+	/* first pass over the flags: only what decides what to load */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			*action = CONFIG_HELP;
+			return 0;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			file = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			file = argv[i] + 9;
+		}
+	}
+	if (file && *file) {
+		if (!(c->config_file = strdup(file)))
+			return gw_fail(err, GW_ENOMEM, "out of memory");
+		if ((rc = load_file(c, file, err)))
+			return rc;
+	}
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+		const char *v = env_get(envp, opts[i].env);
+
+		if (v && (rc = set_opt(c, &opts[i], v, opts[i].env, err)))
+			return rc;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL, *eq;
+		const struct opt *o;
+
+		if (strcmp(a, "--print-config") == 0) {
+			*action = CONFIG_PRINT;
+			continue;
+		}
+		if (strcmp(a, "--make-token") == 0 && i + 1 < argc) {
+			*action = CONFIG_MAKE_TOKEN;
+			*token_sub = argv[++i];
+			continue;
+		}
+		if (strcmp(a, "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(a, "--config=", 9) == 0)
+			continue;
+		if (strncmp(a, "--", 2) != 0)
+			return gw_fail(err, GW_EBADREQ, "unexpected argument \"%s\"", a);
+		eq = strchr(a + 2, '=');
+		o = find_flag(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		if (!o)
+			return gw_fail(err, GW_EBADREQ, "unknown flag \"%.*s\" (see --help)",
+				       eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			return gw_fail(err, GW_EBADREQ, "flag %s needs a value", a);
+		if ((rc = set_opt(c, o, val, "flag", err)))
+			return rc;
+	}
+	if ((rc = config_parse_redis_url(c, c->redis_url, err)))
+		return rc;
+	return 0;
+}
+
+void config_release(struct config *c)
+{
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+		char **f;
+
+		if (opts[i].type != T_STR)
+			continue;
+		f = str_field(c, &opts[i]);
+		if (*f && (opts[i].flags & F_SECRET))
+			memset(*f, 0, strlen(*f));
+		free(*f);
+	}
+	for (size_t i = 0; i < c->ncolls; i++) {
+		free(c->colls[i].match);
+		free(c->colls[i].resolver_url);
+	}
+	free(c->colls);
+	for (size_t i = 0; i < c->norigins; i++)
+		free(c->allowed_origins[i]);
+	free(c->allowed_origins);
+	acl_perms_release(&c->default_perms);
+	if (c->redis_password)
+		memset(c->redis_password, 0, strlen(c->redis_password));
+	free(c->redis_password);
+	free(c->redis_host);
+	free(c->config_file);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+void config_print_help(FILE *out)
+{
+	char flag[96];
+
+	fprintf(out,
+		"usage: syncgate [--config FILE] [--OPTION VALUE]... [--print-config]\n"
+		"       syncgate --make-token SUBJECT   (HS256 dev token, 24 h, all permissions)\n\n"
+		"Options (flag, environment variable, default):\n");
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+		const struct opt *o = &opts[i];
+
+		flag_name(o->name, flag, sizeof(flag));
+		fprintf(out, "  --%-36s %s\n      %s", flag, o->env, o->help);
+		if (o->def[0] && !(o->flags & F_SECRET))
+			fprintf(out, " [%s]", o->def);
+		fputc('\n', out);
+	}
+	fprintf(out,
+		"\nThe config file (JSON, --config or SYNCGATE_CONFIG) uses the dotted names\n"
+		"as nested objects, plus \"collections\", \"auth.default_permissions\" and\n"
+		"\"ws.allowed_origins\" (see docs/configuration.md).\n");
+}
+
+static void print_str(struct sbuf *sb, const char *s)
+{
+	if (s)
+		sbuf_add_json_str(sb, s, strlen(s));
+	else
+		sbuf_adds(sb, "null");
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	sbuf_addc(&sb, '{');
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+		const struct opt *o = &opts[i];
+		const void *f = (const char *)c + o->off;
+
+		if (i)
+			sbuf_addc(&sb, ',');
+		sbuf_add_json_str(&sb, o->name, strlen(o->name));
+		sbuf_addc(&sb, ':');
+		if (o->type == T_STR) {
+			const char *v = *(char *const *)f;
+
+			if ((o->flags & F_SECRET) && v && *v) {
+				if (strcmp(o->name, "redis_url") == 0 && c->redis_password) {
+					sbuf_addf(&sb, "\"redis://:***@%s:%d/%d\"",
+						  c->redis_host, c->redis_port, c->redis_db);
+					continue;
+				}
+				if (strcmp(o->name, "redis_url") != 0) {
+					sbuf_adds(&sb, "\"***\"");
+					continue;
+				}
+			}
+			print_str(&sb, v);
+		} else if (o->type == T_INT) {
+			sbuf_addf(&sb, "%d", *(const int *)f);
+		} else {
+			sbuf_addf(&sb, "%lld", (long long)*(const int64_t *)f);
+		}
+	}
+	sbuf_adds(&sb, ",\"collections\":[");
+	for (size_t i = 0; i < c->ncolls; i++) {
+		const struct coll_policy *p = &c->colls[i];
+
+		sbuf_adds(&sb, i ? ",{\"match\":" : "{\"match\":");
+		print_str(&sb, p->match);
+		sbuf_addf(&sb, ",\"conflict\":\"%s\",\"history\":%llu}",
+			  decide_policy_name(p->conflict),
+			  (unsigned long long)(p->history ? p->history
+							  : (uint64_t)c->history));
+	}
+	sbuf_adds(&sb, "],\"auth.default_permissions\":{\"read\":[");
+	for (size_t i = 0; i < c->default_perms.nread; i++) {
+		if (i)
+			sbuf_addc(&sb, ',');
+		print_str(&sb, c->default_perms.read[i]);
+	}
+	sbuf_adds(&sb, "],\"write\":[");
+	for (size_t i = 0; i < c->default_perms.nwrite; i++) {
+		if (i)
+			sbuf_addc(&sb, ',');
+		print_str(&sb, c->default_perms.write[i]);
+	}
+	sbuf_adds(&sb, "]},\"ws.allowed_origins\":[");
+	for (size_t i = 0; i < c->norigins; i++) {
+		if (i)
+			sbuf_addc(&sb, ',');
+		print_str(&sb, c->allowed_origins[i]);
+	}
+	sbuf_adds(&sb, "]}\n");
+	if (!sbuf_failed(&sb))
+		fwrite(sb.buf, 1, sb.len, out);
+	sbuf_release(&sb);
+}
+
+const struct coll_policy *config_policy(const struct config *c,
+					const char *collection)
+{
+	for (size_t i = 0; i < c->ncolls; i++)
+		if (acl_pattern_match(c->colls[i].match, "x", collection))
+			return &c->colls[i];
+	return NULL;
+}

@@ -1,0 +1,111 @@
+/*
+ * config.h - the gateway's configuration (DESIGN.md section 9): one table
+ * row per option (name, environment variable, type, default, bounds), from
+ * which the JSON file, the environment, the flags, --help and
+ * --print-config all work. Precedence: defaults < file < environment <
+ * flags. Pure (jansson only); built once at start, then read-only.
+ */
+#ifndef SG_CONFIG_H
+#define SG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "acl.h"
+#include "common.h"
+#include "decide.h"
+
+struct coll_policy {
+	char *match;                /* owned pattern: exact or trailing '*' */
+	enum decide_policy conflict;
+	char *resolver_url;         /* owned; callback policy only */
+	int resolver_timeout_ms;
+	enum decide_policy fallback;
+	uint64_t history;           /* 0: the global default */
+};
+
+struct config {
+	/* table-driven options: see config.c for names, env vars, defaults */
+	char *node_id;
+	char *bind;
+	int http_port;
+	int ws_port;
+	char *redis_url;
+	char *auth_mode;            /* "jwt" or "none" */
+	char *jwt_secret;           /* environment only; never printed */
+	char *jwt_public_key;
+	char *issuer;
+	char *audience;
+	int leeway_s;
+	char *web_root;
+	char *log_level;
+	char *key_prefix;
+	char *ws_public_url;
+	int redis_timeout_ms;
+	int redis_connect_timeout_ms;
+	int heartbeat_ms;
+	int64_t body_max;
+	int64_t data_max;
+	int64_t ws_msg_max;
+	int subs_max;
+	int64_t queue_max;
+	int json_depth;
+	int http_timeout_s;
+	int http_conn_max;
+	int http_conn_per_ip;
+	int ws_conn_max;
+	int ws_auth_timeout_s;
+	int64_t lww_clamp_ms;
+	char *lww_clock;            /* "client" or "server" */
+	int64_t history;
+	int shutdown_timeout_s;
+	int list_limit_max;
+	/* structured options (file only) */
+	struct coll_policy *colls;  /* owned array */
+	size_t ncolls;
+	struct acl_perms default_perms;
+	char **allowed_origins;     /* owned array of owned strings */
+	size_t norigins;
+	/* parsed from redis_url */
+	char *redis_host;
+	int redis_port;
+	char *redis_password;
+	int redis_db;
+	/* set by --config */
+	char *config_file;
+};
+
+enum config_action {
+	CONFIG_RUN,
+	CONFIG_HELP,
+	CONFIG_PRINT,
+	CONFIG_MAKE_TOKEN
+};
+
+/*
+ * Builds cfg from defaults, the file (--config or SYNCGATE_CONFIG), the
+ * environment (envp, NULL-terminated "K=V" strings) and argv. Returns 0 and
+ * the action asked for, or GW_EBADREQ with err naming the bad option.
+ * For CONFIG_MAKE_TOKEN, *token_sub receives the subject (borrowed from
+ * argv).
+ */
+int config_load(struct config *cfg, int argc, char **argv, char **envp,
+		enum config_action *action, const char **token_sub,
+		struct gw_error *err);
+/* Frees what cfg owns (secrets cleansed); cfg is left zeroed. */
+void config_release(struct config *cfg);
+/* Writes --help text. */
+void config_print_help(FILE *out);
+/* Writes the effective configuration as JSON, secrets hidden. */
+void config_print(const struct config *cfg, FILE *out);
+/* The policy for collection (first matching entry), or NULL: lww and the
+ * default history. */
+const struct coll_policy *config_policy(const struct config *cfg,
+					const char *collection);
+/* Parses redis://[:password@]host[:port][/db] into cfg's redis_* fields. */
+int config_parse_redis_url(struct config *cfg, const char *url,
+			   struct gw_error *err);
+
+#endif

@@ -1,0 +1,731 @@
+/*
+ * hub.c - subscription index and per-collection delivery state machine.
+ * Pure: talks to Redis only through struct hub_backend and to clients only
+ * through struct session. Must not include libwebsockets or hiredis.
+ *
+ * Per collection: `head` is the last seq delivered live; subscriptions in
+ * S_LIVE have pos >= head and receive seq exactly when pos == seq - 1, so a
+ * change reaches each subscription once and in order. Subscriptions in
+ * S_REPLAY read the log themselves until they reach head.
+ */
+#include "hub.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc.h"
+#include "map.h"
+#include "metrics.h"
+#include "proto.h"
+
+#define REPLAY_BATCH 500
+#define REPAIR_BATCH 1000
+#define IDLE_CAP 50000 /* remembered collections without subscribers */
+
+enum coll_state {
+	C_IDLE,      /* no live delivery (no subscribers) */
+	C_OPENING,   /* SUBSCRIBE sent, waiting for hub_on_open */
+	C_SYNCING,   /* reading the head */
+	C_LIVE,      /* delivering pub/sub messages in order */
+	C_REPAIRING, /* filling a gap from the log */
+	C_RETRY      /* a read failed; hub_tick retries */
+};
+
+enum sub_state {
+	S_PENDING, /* waiting for the collection's first sync */
+	S_CHECK,   /* since is ahead of head: checking it against Redis */
+	S_REPLAY,  /* reading the log from pos + 1 */
+	S_LIVE
+};
+
+struct hub_coll {
+	char name[NAMES_COLLECTION_MAX + 1];
+	enum coll_state state;
+	bool synced;  /* head read since the last open */
+	bool busy;    /* a collection-level backend call is in flight */
+	bool resync;  /* re-read the head when the in-flight call is done */
+	char epoch[OFFSET_EPOCH_MAX + 1]; /* "" when unknown */
+	uint64_t head;
+	uint64_t max_seen; /* highest seq seen in this epoch */
+	uint64_t target;   /* highest seq known to exist, while repairing */
+	int64_t retry_at;
+	struct hub_sub *subs; /* doubly linked through cprev/cnext */
+	size_t nsubs;
+};
+
+struct hub_sub {
+	int refs;
+	bool dead;
+	bool busy;    /* a backend call for this subscription is in flight */
+	bool paused;  /* replay waits for the session queue to drain */
+	enum sub_state state;
+	struct hub_coll *coll;  /* borrowed; valid while !dead */
+	struct session *sess;   /* borrowed; valid while !dead */
+	struct hub_sub *cprev, *cnext, *snext, *sprev;
+	uint64_t pos;
+	bool has_since;
+	struct offset since;
+	char *ref; /* owned */
+};
+
+struct hub {
+	struct hub_backend be;
+	struct map colls; /* name -> struct hub_coll (owned) */
+	int64_t now_ms;
+};
+
+static void sub_unref(struct hub_sub *sub)
+{
+	if (--sub->refs == 0) {
+		free(sub->ref);
+		free(sub);
+	}
+}
+
+static struct hub_sub *sub_ref(struct hub_sub *sub)
+{
+	sub->refs++;
+	return sub;
+}
+
+struct hub *hub_new(const struct hub_backend *backend)
+{
+	struct hub *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->be = *backend;
+	map_init(&h->colls);
+	return h;
+}
+
+void hub_free(struct hub *h)
+{
+	struct map_entry *e;
+	size_t pos;
+
+	if (!h)
+		return;
+	for (e = map_first(&h->colls, &pos); e; e = map_next(&h->colls, e, &pos))
+		free(e->val);
+	map_release(&h->colls);
+	free(h);
+}
+
+static struct hub_coll *coll_get(struct hub *h, const char *name, bool create)
+{
+	struct hub_coll *c = map_get(&h->colls, name);
+
+	if (c || !create)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (map_put(&h->colls, c->name, c)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void offset_of(const struct hub_coll *c, uint64_t seq, char *buf)
+{
+	offset_format(c->epoch, seq, buf);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void send_reset(struct hub_sub *sub, const char *reason)
+{
+	char off[OFFSET_STR_MAX];
+
+	offset_of(sub->coll, sub->coll->head, off);
+	sub->pos = sub->coll->head;
+	sub->state = S_LIVE;
+	sub->paused = false;
+	metrics.resets_sent++;
+	session_enqueue_take(sub->sess, proto_reset(sub->coll->name, reason, off));
+}
+
+static void reset_all(struct hub_coll *c, const char *reason)
+{
+	for (struct hub_sub *s = c->subs; s; s = s->cnext)
+		if (s->state != S_PENDING)
+			send_reset(s, reason);
+}
+
+/* Delivers one change at seq (== head + 1) to every live subscription. */
+static void deliver(struct hub_coll *c, uint64_t seq, const char *doc,
+		    size_t len)
+{
+	struct msg *m = NULL;
+
+	c->head = seq;
+	if (seq > c->max_seen)
+		c->max_seen = seq;
+	for (struct hub_sub *s = c->subs; s; s = s->cnext) {
+		if (s->state != S_LIVE || s->pos != seq - 1)
+			continue;
+		if (!m && !(m = proto_change(doc, len))) {
+			session_close(s->sess, 1011, "out of memory");
+			continue;
+		}
+		s->pos = seq;
+		if (session_enqueue(s->sess, m) == 0)
+			metrics.changes_delivered++;
+	}
+	msg_unref(m);
+}
+
+/* ---- per-subscription replay -------------------------------------------- */
+
+static void sub_fetch(struct hub *h, struct hub_sub *sub)
+{
+	struct session *s = sub->sess;
+
+	if (sub->busy || sub->dead || sub->state != S_REPLAY)
+		return;
+	if (sub->pos >= sub->coll->head) {
+		sub->state = S_LIVE;
+		return;
+	}
+	if (s->qbytes > s->qlimit / 2) {
+		sub->paused = true;
+		return;
+	}
+	sub->paused = false;
+	sub->busy = true;
+	h->be.log(h->be.ctx, sub->coll->name, sub->pos + 1, REPLAY_BATCH,
+		  sub_ref(sub));
+}
+
+/* The collection is synced: a subscription starts (subscribed message,
+ * then replay, a since check or a reset). */
+static void sub_start(struct hub *h, struct hub_sub *sub)
+{
+	struct hub_coll *c = sub->coll;
+	char off[OFFSET_STR_MAX];
+
+	offset_of(c, c->head, off);
+	sub->pos = c->head;
+	sub->state = S_LIVE;
+	session_enqueue_take(sub->sess, proto_subscribed(c->name, off, sub->ref));
+	if (!sub->has_since)
+		return;
+	if (strcmp(sub->since.epoch, c->epoch) != 0) {
+		send_reset(sub, "epoch_changed");
+	} else if (sub->since.seq < c->head) {
+		sub->pos = sub->since.seq;
+		sub->state = S_REPLAY;
+		sub_fetch(h, sub);
+	} else if (sub->since.seq > c->head) {
+		/* ahead of what this gateway delivered: fine if Redis has it
+		 * (another gateway was faster), a lost tail if not */
+		sub->state = S_CHECK;
+		sub->busy = true;
+		h->be.meta(h->be.ctx, c->name, sub_ref(sub));
+	}
+}
+
+static void start_pending(struct hub *h, struct hub_coll *c)
+{
+	for (struct hub_sub *s = c->subs; s; s = s->cnext)
+		if (s->state == S_PENDING)
+			sub_start(h, s);
+}
+
+/* ---- collection state machine ------------------------------------------- */
+
+static void coll_meta(struct hub *h, struct hub_coll *c)
+{
+	if (c->busy) {
+		c->resync = true;
+		return;
+	}
+	c->busy = true;
+	c->resync = false;
+	if (c->state != C_OPENING)
+		c->state = C_SYNCING;
+	h->be.meta(h->be.ctx, c->name, NULL);
+}
+
+static void coll_repair(struct hub *h, struct hub_coll *c)
+{
+	uint64_t n = c->target - c->head;
+
+	c->state = C_REPAIRING;
+	c->busy = true;
+	h->be.log(h->be.ctx, c->name, c->head + 1,
+		  n > REPAIR_BATCH ? REPAIR_BATCH : (size_t)n, NULL);
+}
+
+/* After a collection-level call: continue whatever is pending. */
+static void coll_continue(struct hub *h, struct hub_coll *c)
+{
+	if (c->busy || c->state == C_OPENING || c->state == C_IDLE ||
+	    c->state == C_RETRY)
+		return;
+	if (c->resync) {
+		coll_meta(h, c);
+	} else if (c->target > c->head) {
+		coll_repair(h, c);
+	} else {
+		c->state = C_LIVE;
+	}
+}
+
+static bool has_started_subs(const struct hub_coll *c)
+{
+	for (struct hub_sub *s = c->subs; s; s = s->cnext)
+		if (s->state != S_PENDING)
+			return true;
+	return false;
+}
+
+static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
+			     const char *epoch, uint64_t seq)
+{
+	c->busy = false;
+	if (rc) {
+		/* idle: nothing to do; opening: hub_on_open reads again */
+		if (c->state != C_IDLE && c->state != C_OPENING) {
+			c->state = C_RETRY;
+			c->retry_at = h->now_ms + 1000;
+		}
+		return;
+	}
+	if (c->epoch[0] && strcmp(c->epoch, epoch) == 0 && seq < c->max_seen) {
+		/* Redis lost changes it had shown: new epoch, then reset */
+		c->busy = true;
+		h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen);
+		return;
+	}
+	if (strcmp(c->epoch, epoch) != 0) {
+		bool had = c->epoch[0] != '\0';
+
+		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+		c->head = c->max_seen = c->target = seq;
+		if (had && c->state != C_IDLE)
+			reset_all(c, "epoch_changed");
+	} else if (c->state == C_IDLE || !has_started_subs(c)) {
+		c->head = seq;
+		if (c->target < seq)
+			c->target = seq;
+		if (c->max_seen < seq)
+			c->max_seen = seq;
+	} else if (seq > c->target) {
+		c->target = seq;
+	}
+	if (c->state == C_IDLE || c->state == C_OPENING)
+		return;
+	c->state = C_LIVE;
+	if (!c->synced) {
+		c->synced = true;
+		start_pending(h, c);
+	}
+	coll_continue(h, c);
+}
+
+static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
+			    const struct hub_entry *e, size_t n)
+{
+	c->busy = false;
+	if (c->state == C_IDLE)
+		return;
+	if (rc) {
+		c->state = C_RETRY;
+		c->retry_at = h->now_ms + 1000;
+		return;
+	}
+	if (n == 0 || e[0].seq > c->head + 1) {
+		/* the log no longer holds what was missed; re-read the head */
+		c->head = c->target;
+		c->resync = true;
+		reset_all(c, "history_trimmed");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].seq == c->head + 1) {
+			metrics.gap_repairs++;
+			deliver(c, e[i].seq, e[i].doc, e[i].len);
+		}
+	}
+	if (c->state == C_REPAIRING)
+		c->state = C_LIVE;
+	coll_continue(h, c);
+}
+
+static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
+			    const char *epoch, uint64_t seq)
+{
+	struct hub_coll *c = sub->coll;
+
+	sub->busy = false;
+	if (sub->state != S_CHECK)
+		return;
+	if (rc == 0 && (strcmp(epoch, c->epoch) != 0 || sub->since.seq > seq)) {
+		send_reset(sub, "epoch_changed");
+		return;
+	}
+	/* head may have passed since meanwhile: then replay the difference */
+	sub->pos = sub->since.seq;
+	sub->state = sub->pos < c->head ? S_REPLAY : S_LIVE;
+	sub_fetch(h, sub);
+}
+
+static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
+			   const struct hub_entry *e, size_t n)
+{
+	sub->busy = false;
+	if (sub->state != S_REPLAY)
+		return;
+	if (rc) {
+		send_reset(sub, "history_trimmed");
+		return;
+	}
+	if (n == 0 || e[0].seq > sub->pos + 1) {
+		send_reset(sub, "history_trimmed");
+		return;
+	}
+	for (size_t i = 0; i < n && sub->pos < sub->coll->head; i++) {
+		if (e[i].seq != sub->pos + 1)
+			continue;
+		if (session_enqueue_take(sub->sess, proto_change(e[i].doc, e[i].len)))
+			return; /* the session is closing */
+		metrics.changes_delivered++;
+		sub->pos = e[i].seq;
+	}
+	sub_fetch(h, sub);
+}
+
+/* ---- public: subscriptions ------------------------------------------- */
+
+static struct hub_sub *find_sub(struct session *s, const char *coll)
+{
+	for (struct hub_sub *sub = s->subs; sub; sub = sub->snext)
+		if (strcmp(sub->coll->name, coll) == 0)
+			return sub;
+	return NULL;
+}
+
+int hub_subscribe(struct hub *h, struct session *s, const char *coll,
+		  const struct offset *since, const char *ref)
+{
+	struct hub_coll *c;
+	struct hub_sub *sub;
+
+	if (find_sub(s, coll))
+		return GW_EBADREQ;
+	c = coll_get(h, coll, true);
+	sub = calloc(1, sizeof(*sub));
+	if (!c || !sub || (ref && !(sub->ref = strdup(ref)))) {
+		free(sub);
+		return GW_ENOMEM;
+	}
+	sub->refs = 1;
+	sub->coll = c;
+	sub->sess = s;
+	sub->state = S_PENDING;
+	if (since) {
+		sub->has_since = true;
+		sub->since = *since;
+	}
+	sub->cnext = c->subs;
+	if (c->subs)
+		c->subs->cprev = sub;
+	c->subs = sub;
+	c->nsubs++;
+	sub->snext = s->subs;
+	if (s->subs)
+		s->subs->sprev = sub;
+	s->subs = sub;
+	s->nsubs++;
+	metrics.subscriptions++;
+
+	if (c->state == C_IDLE) {
+		c->state = C_OPENING;
+		c->synced = false;
+		h->be.open(h->be.ctx, c->name);
+	} else if (c->synced) {
+		sub_start(h, sub);
+	}
+	return 0;
+}
+
+static void sub_remove(struct hub *h, struct hub_sub *sub)
+{
+	struct hub_coll *c = sub->coll;
+	struct session *s = sub->sess;
+
+	if (sub->cprev)
+		sub->cprev->cnext = sub->cnext;
+	else
+		c->subs = sub->cnext;
+	if (sub->cnext)
+		sub->cnext->cprev = sub->cprev;
+	if (sub->sprev)
+		sub->sprev->snext = sub->snext;
+	else
+		s->subs = sub->snext;
+	if (sub->snext)
+		sub->snext->sprev = sub->sprev;
+	c->nsubs--;
+	s->nsubs--;
+	metrics.subscriptions--;
+	sub->dead = true;
+	sub->coll = NULL;
+	sub->sess = NULL;
+	sub_unref(sub);
+	if (c->nsubs == 0 && c->state != C_IDLE) {
+		h->be.close(h->be.ctx, c->name);
+		c->state = C_IDLE;
+		c->synced = false;
+		c->resync = false;
+		c->target = c->head;
+	}
+}
+
+int hub_unsubscribe(struct hub *h, struct session *s, const char *coll)
+{
+	struct hub_sub *sub = find_sub(s, coll);
+
+	if (!sub)
+		return GW_ENOTFOUND;
+	sub_remove(h, sub);
+	return 0;
+}
+
+void hub_session_gone(struct hub *h, struct session *s)
+{
+	while (s->subs)
+		sub_remove(h, s->subs);
+}
+
+void hub_session_filter(struct hub *h, struct session *s,
+			bool (*keep)(void *ctx, const char *coll),
+			void (*removed)(void *ctx, const char *coll), void *ctx)
+{
+	struct hub_sub *sub = s->subs, *next;
+
+	for (; sub; sub = next) {
+		char name[NAMES_COLLECTION_MAX + 1];
+
+		next = sub->snext;
+		if (keep(ctx, sub->coll->name))
+			continue;
+		snprintf(name, sizeof(name), "%s", sub->coll->name);
+		sub_remove(h, sub);
+		removed(ctx, name);
+	}
+}
+
+void hub_session_drained(struct hub *h, struct session *s)
+{
+	for (struct hub_sub *sub = s->subs; sub; sub = sub->snext)
+		if (sub->paused)
+			sub_fetch(h, sub);
+}
+
+/* ---- public: backend answers ------------------------------------------ */
+
+void hub_on_open(struct hub *h, const char *coll)
+{
+	struct hub_coll *c = coll_get(h, coll, false);
+
+	if (!c || c->state == C_IDLE)
+		return;
+	if (c->state == C_OPENING)
+		c->state = C_SYNCING;
+	coll_meta(h, c);
+}
+
+void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
+		 const char *epoch, uint64_t seq)
+{
+	struct hub_coll *c;
+
+	if (sub) {
+		if (!sub->dead)
+			sub_meta_result(h, sub, rc, epoch, seq);
+		sub_unref(sub);
+		return;
+	}
+	c = coll_get(h, coll, false);
+	if (c)
+		coll_meta_result(h, c, rc, epoch ? epoch : "", seq);
+}
+
+void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
+		const struct hub_entry *e, size_t n)
+{
+	struct hub_coll *c;
+
+	if (sub) {
+		if (!sub->dead)
+			sub_log_result(h, sub, rc, e, n);
+		sub_unref(sub);
+		return;
+	}
+	c = coll_get(h, coll, false);
+	if (c)
+		coll_log_result(h, c, rc, e, n);
+}
+
+void hub_on_live(struct hub *h, const char *coll, const char *doc, size_t len)
+{
+	struct hub_coll *c = coll_get(h, coll, false);
+	struct offset off;
+
+	if (!c || c->state == C_IDLE || doc_stored_offset(doc, len, &off))
+		return;
+	if (c->state != C_LIVE) {
+		/* syncing or repairing: the log will provide it */
+		if (!c->epoch[0] || strcmp(off.epoch, c->epoch) == 0) {
+			if (off.seq > c->target)
+				c->target = off.seq;
+		} else {
+			c->resync = true;
+		}
+		return;
+	}
+	if (strcmp(off.epoch, c->epoch) != 0) {
+		coll_meta(h, c);
+		return;
+	}
+	if (off.seq > c->max_seen)
+		c->max_seen = off.seq;
+	if (off.seq <= c->head)
+		return; /* already delivered (from the log) */
+	if (off.seq == c->head + 1) {
+		deliver(c, off.seq, doc, len);
+		return;
+	}
+	c->target = off.seq;
+	coll_repair(h, c);
+}
+
+void hub_on_sub_lost(struct hub *h)
+{
+	struct map_entry *e;
+	size_t pos;
+
+	for (e = map_first(&h->colls, &pos); e; e = map_next(&h->colls, e, &pos)) {
+		struct hub_coll *c = e->val;
+
+		/* synced stays: head is still right for new subscribers */
+		if (c->state != C_IDLE)
+			c->state = C_OPENING;
+	}
+}
+
+void hub_on_cmd_reconnected(struct hub *h)
+{
+	struct map_entry *e;
+	size_t pos;
+
+	for (e = map_first(&h->colls, &pos); e; e = map_next(&h->colls, e, &pos)) {
+		struct hub_coll *c = e->val;
+
+		if (c->state != C_IDLE && c->state != C_OPENING)
+			coll_meta(h, c);
+	}
+}
+
+bool hub_known(struct hub *h, const char *coll, char *epoch,
+	       uint64_t *max_seen)
+{
+	struct hub_coll *c = coll_get(h, coll, false);
+
+	epoch[0] = '\0';
+	*max_seen = 0;
+	if (!c || !c->epoch[0])
+		return false;
+	memcpy(epoch, c->epoch, sizeof(c->epoch));
+	*max_seen = c->max_seen;
+	return true;
+}
+
+bool hub_observe(struct hub *h, const char *coll, const char *epoch,
+		 uint64_t seq)
+{
+	struct hub_coll *c = coll_get(h, coll, true);
+
+	if (!c)
+		return false;
+	if (!c->epoch[0] || (c->state == C_IDLE && strcmp(c->epoch, epoch) != 0)) {
+		/* nobody here depends on the old epoch: just learn */
+		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+		c->head = c->target = c->max_seen = seq;
+		return true;
+	}
+	if (strcmp(c->epoch, epoch) == 0) {
+		if (seq >= c->max_seen) {
+			c->max_seen = seq;
+			return true;
+		}
+		if (c->state == C_IDLE && !c->busy) {
+			c->busy = true;
+			h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen);
+		} else {
+			coll_meta(h, c);
+		}
+		return false;
+	}
+	coll_meta(h, c);
+	return false;
+}
+
+void hub_tick(struct hub *h, int64_t now_ms)
+{
+	struct map_entry *e, *next;
+	size_t pos, idle = 0;
+
+	h->now_ms = now_ms;
+	for (e = map_first(&h->colls, &pos); e; e = map_next(&h->colls, e, &pos)) {
+		struct hub_coll *c = e->val;
+
+		if (c->state == C_RETRY && now_ms >= c->retry_at) {
+			c->state = C_SYNCING;
+			coll_meta(h, c);
+		}
+		if (c->state == C_IDLE && !c->busy)
+			idle++;
+	}
+	if (idle <= IDLE_CAP)
+		return;
+	/* forget idle collections (their tail-loss memory) past the cap */
+	for (e = map_first(&h->colls, &pos); e && idle > IDLE_CAP / 2; e = next) {
+		struct hub_coll *c = e->val;
+
+		next = map_next(&h->colls, e, &pos);
+		if (c->state == C_IDLE && !c->busy) {
+			map_del(&h->colls, c->name);
+			free(c);
+			idle--;
+		}
+	}
+}
+
+size_t hub_collection_count(const struct hub *h) { return h->colls.count; }
+
+bool hub_check_invariants(const struct hub *h)
+{
+	struct map_entry *e;
+	size_t pos;
+
+	for (e = map_first(&h->colls, &pos); e; e = map_next(&h->colls, e, &pos)) {
+		struct hub_coll *c = e->val;
+		size_t n = 0;
+
+		for (struct hub_sub *s = c->subs; s; s = s->cnext) {
+			n++;
+			if (s->coll != c || s->dead || find_sub(s->sess, c->name) != s)
+				return false;
+			if (s->state == S_LIVE && s->pos < c->head)
+				return false;
+		}
+		if (n != c->nsubs || (n == 0 && c->state != C_IDLE))
+			return false;
+	}
+	return true;
+}

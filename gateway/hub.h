@@ -1,0 +1,124 @@
+/*
+ * hub.h - live delivery: the two-way subscription index (collection ->
+ * subscriptions, session -> subscriptions) and, per collection, the state
+ * machine that turns Redis pub/sub messages plus the change log into the
+ * guarantee of DESIGN.md section 5: per subscription, changes in sequence
+ * order, no gap, no duplicate; `since` replay then live without a seam;
+ * `reset` when the log cannot serve or the epoch changed.
+ *
+ * The hub is pure: it never touches Redis or a socket. It asks a backend
+ * (struct hub_backend) for reads and hears the answers through the
+ * hub_on_* functions; it writes to sessions (session.h). Loop thread only.
+ *
+ * Backend contract: every backend call is answered by exactly one hub_on_*
+ * call (success or failure), made later from the loop, never from inside
+ * the backend call itself. A struct hub_sub passed to the backend carries a
+ * reference that the matching hub_on_* call gives back.
+ */
+#ifndef SG_HUB_H
+#define SG_HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "offset.h"
+#include "session.h"
+
+struct hub;
+struct hub_sub;
+
+struct hub_backend {
+	void *ctx;
+	/* Start live delivery of coll (SUBSCRIBE). The backend answers with
+	 * hub_on_open() once messages flow, and again after every
+	 * re-subscription following a lost subscriber connection. */
+	void (*open)(void *ctx, const char *coll);
+	/* Stop live delivery of coll. No answer. */
+	void (*close)(void *ctx, const char *coll);
+	/* Read coll's head (creating its epoch if needed): hub_on_meta(). */
+	void (*meta)(void *ctx, const char *coll, struct hub_sub *sub);
+	/* Read up to count log entries with seq >= from: hub_on_log(). */
+	void (*log)(void *ctx, const char *coll, uint64_t from, size_t count,
+		    struct hub_sub *sub);
+	/* Give coll a new epoch if it still has epoch and a seq below
+	 * min_seq (a lost log tail): answered by hub_on_meta(). */
+	void (*rotate)(void *ctx, const char *coll, const char *epoch,
+		       uint64_t min_seq);
+};
+
+struct hub_entry {
+	uint64_t seq;
+	const char *doc; /* stored document JSON, borrowed */
+	size_t len;
+};
+
+/* New hub; backend is copied. NULL on OOM. */
+struct hub *hub_new(const struct hub_backend *backend);
+/* Frees the hub. All sessions must have left (hub_session_gone). */
+void hub_free(struct hub *h);
+
+/*
+ * Subscribes session s to coll, optionally from offset since; ref is the
+ * client's ref (serialized JSON, copied; may be NULL). The "subscribed"
+ * message (and replay, or a reset) follow on the session's queue. Returns
+ * 0, GW_EBADREQ if s is already subscribed to coll, GW_ENOMEM.
+ */
+int hub_subscribe(struct hub *h, struct session *s, const char *coll,
+		  const struct offset *since, const char *ref);
+/* Removes s's subscription to coll: 0, or GW_ENOTFOUND. */
+int hub_unsubscribe(struct hub *h, struct session *s, const char *coll);
+/* Removes every subscription of s (the connection is going away). */
+void hub_session_gone(struct hub *h, struct session *s);
+/*
+ * Removes each of s's subscriptions for which keep(ctx, collection) is
+ * false, calling removed(ctx, collection) for each (e.g. to send
+ * "unsubscribed"). For a token refresh that narrowed the permissions.
+ */
+void hub_session_filter(struct hub *h, struct session *s,
+			bool (*keep)(void *ctx, const char *coll),
+			void (*removed)(void *ctx, const char *coll), void *ctx);
+/* The transport drained s's queue below half its limit: paused replays
+ * continue. */
+void hub_session_drained(struct hub *h, struct session *s);
+
+/* ---- answers and events from the backend ---- */
+void hub_on_open(struct hub *h, const char *coll);
+void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
+		 const char *epoch, uint64_t seq);
+void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
+		const struct hub_entry *e, size_t n);
+/* A pub/sub message: a stored document (ending in its offset). */
+void hub_on_live(struct hub *h, const char *coll, const char *doc,
+		 size_t len);
+/* The subscriber connection dropped: live collections wait for
+ * hub_on_open() again. */
+void hub_on_sub_lost(struct hub *h);
+/* The command connection came back (Redis may have restarted): every
+ * open collection re-reads its head and repairs or resets. */
+void hub_on_cmd_reconnected(struct hub *h);
+
+/*
+ * What this gateway knows of coll for the write script's tail-loss check:
+ * copies the epoch into epoch (OFFSET_EPOCH_MAX + 1 bytes) and the highest
+ * seq seen into *max_seen. False (epoch "") when nothing is known.
+ */
+bool hub_known(struct hub *h, const char *coll, char *epoch,
+	       uint64_t *max_seen);
+/*
+ * Tells the hub what Redis showed for coll (after a write, or a refused
+ * write). Updates the memory; starts an epoch rotation when Redis shows
+ * less than was seen, or a resync when the epoch differs. Returns true when
+ * what the hub now knows agrees with (epoch, seq), so that a refused write
+ * can be retried at once.
+ */
+bool hub_observe(struct hub *h, const char *coll, const char *epoch,
+		 uint64_t seq);
+/* Periodic work (retries after failures, memory cap): call about 1/s. */
+void hub_tick(struct hub *h, int64_t now_ms);
+
+/* Numbers for tests and metrics. */
+size_t hub_collection_count(const struct hub *h);
+/* Checks the two-way index; for assert() and unit tests. */
+bool hub_check_invariants(const struct hub *h);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * main.c - process entry: configuration, the one libuv loop, the parts in
+ * order (Redis store, subscriber, hub, REST, WebSocket), signals, and the
+ * graceful shutdown of DESIGN.md section 9. Wiring only.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "app.h"
+#include "config.h"
+#include "hub.h"
+#include "keys.h"
+#include "log.h"
+#include "redis_live.h"
+#include "redis_store.h"
+#include "rest.h"
+#include "ws.h"
+
+extern char **environ;
+
+struct proc {
+	struct app app;
+	struct config cfg;
+	struct rest *rest;
+	struct ws *ws;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t tick;
+	uv_timer_t drain;
+	uint64_t drain_deadline;
+	bool stopped;
+	char node[64];
+};
+
+static void finish(struct proc *p)
+{
+	if (p->stopped)
+		return;
+	p->stopped = true;
+	uv_timer_stop(&p->drain);
+	uv_close((uv_handle_t *)&p->drain, NULL);
+	uv_close((uv_handle_t *)&p->tick, NULL);
+	uv_close((uv_handle_t *)&p->sigterm, NULL);
+	uv_close((uv_handle_t *)&p->sigint, NULL);
+	rest_stop(p->rest);
+	p->rest = NULL;
+	/* lws closes every remaining socket (each leaves the hub) */
+	ws_stop(p->ws);
+	/* answers in flight reach the hub as failures, releasing its refs */
+	store_free(p->app.store);
+	live_free(p->app.live);
+	p->app.store = NULL;
+	p->app.live = NULL;
+	log_info("stopped");
+}
+
+static void drain_cb(uv_timer_t *t)
+{
+	struct proc *p = t->data;
+
+	if ((rest_inflight(p->rest) == 0 && ws_sessions(p->ws) == 0) ||
+	    uv_now(t->loop) >= p->drain_deadline)
+		finish(p);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct proc *p = s->data;
+
+	if (p->app.draining) {
+		if (signum == SIGINT)
+			finish(p);
+		return;
+	}
+	log_info("signal %d: draining (ready 503, closing sockets with 1001)", signum);
+	p->app.draining = true;
+	rest_quiesce(p->rest);
+	ws_close_all(p->ws);
+	p->drain_deadline = uv_now(s->loop) +
+			    (uint64_t)(p->cfg.shutdown_timeout_s * 1000 - 500);
+	uv_timer_start(&p->drain, drain_cb, 50, 50);
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+	struct proc *p = t->data;
+
+	hub_tick(p->app.hub, (int64_t)uv_now(t->loop));
+}
+
+static int make_token(const struct config *cfg, const char *sub)
+{
+	json_t *claims;
+	char *tok;
+	time_t now = time(NULL);
+
+	if (strlen(cfg->jwt_secret) < JWT_HS256_MIN_SECRET) {
+		fprintf(stderr, "syncgate: --make-token needs SYNCGATE_JWT_SECRET "
+				"(at least %d bytes)\n", JWT_HS256_MIN_SECRET);
+		return 2;
+	}
+	claims = json_pack("{s:s,s:I,s:I,s:{s:[s],s:[s]}}", "sub", sub, "iat",
+			   (json_int_t)now, "exp", (json_int_t)now + 86400, "sync",
+			   "read", "*", "write", "*");
+	tok = claims ? jwt_sign_hs256((const unsigned char *)cfg->jwt_secret,
+				      strlen(cfg->jwt_secret), claims)
+		     : NULL;
+	json_decref(claims);
+	if (!tok) {
+		fprintf(stderr, "syncgate: cannot make a token for \"%s\"\n", sub);
+		return 2;
+	}
+	printf("%s\n", tok);
+	free(tok);
+	return 0;
+}
+
+/* Checks and sets up authentication; returns 0 or exits with a message. */
+static int setup_auth(struct proc *p)
+{
+	struct config *c = &p->cfg;
+	struct gw_error e = {0, ""};
+
+	jwt_verifier_init(&p->app.jwt);
+	p->app.jwt.leeway_s = c->leeway_s;
+	if (strcmp(c->auth_mode, "none") == 0) {
+		p->app.dev_open = true;
+		log_warn("AUTH IS OFF (auth.mode=none): anyone can read and write "
+			 "every collection. Development only.");
+	} else {
+		if (c->jwt_public_key[0]) {
+			log_error("auth.jwt_public_key (RS256/ES256) is not supported in "
+				  "this version; use SYNCGATE_JWT_SECRET (HS256)");
+			return -1;
+		}
+		if (jwt_verifier_add_hs256(&p->app.jwt, (const unsigned char *)c->jwt_secret,
+					   strlen(c->jwt_secret), &e)) {
+			log_error("auth.mode=jwt needs SYNCGATE_JWT_SECRET of at least %d "
+				  "bytes (HS256, RFC 7518 3.2): %s", JWT_HS256_MIN_SECRET,
+				  e.msg);
+			return -1;
+		}
+		if (c->issuer[0] && !(p->app.jwt.issuer = strdup(c->issuer)))
+			return -1;
+		if (c->audience[0] && !(p->app.jwt.audience = strdup(c->audience)))
+			return -1;
+		if (!c->norigins)
+			log_warn("ws.allowed_origins is empty: browsers on any site may "
+				 "open WebSockets here with their users' tokens");
+	}
+	p->app.idcfg.open = p->app.dev_open;
+	p->app.idcfg.jwt = &p->app.jwt;
+	p->app.idcfg.defaults = &c->default_perms;
+	return 0;
+}
+
+static void store_reconnected(void *ctx)
+{
+	struct proc *p = ctx;
+
+	if (p->app.hub)
+		hub_on_cmd_reconnected(p->app.hub);
+}
+
+static int start(struct proc *p)
+{
+	struct config *c = &p->cfg;
+	struct store_opts so;
+	struct live_opts lo;
+	struct rconn_opts ro;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.host = c->redis_host;
+	ro.port = c->redis_port;
+	ro.password = c->redis_password;
+	ro.db = c->redis_db;
+	ro.timeout_ms = c->redis_timeout_ms;
+	ro.connect_timeout_ms = c->redis_connect_timeout_ms;
+	ro.backoff_min_ms = 100;
+	ro.backoff_max_ms = 5000;
+	ro.max_pending = 100000;
+
+	memset(&so, 0, sizeof(so));
+	so.conn = ro;
+	so.conn.name = "command";
+	so.reconnected = store_reconnected;
+	so.ctx = p;
+	p->app.store = store_new(p->app.loop, &so);
+	memset(&lo, 0, sizeof(lo));
+	lo.conn = ro;
+	lo.conn.name = "subscriber";
+	lo.heartbeat_ms = c->heartbeat_ms;
+	lo.node = p->node;
+	p->app.live = p->app.store ? live_new(p->app.loop, &lo, p->app.store) : NULL;
+	if (p->app.live) {
+		struct hub_backend be = live_backend(p->app.live);
+
+		p->app.hub = hub_new(&be);
+	}
+	if (!p->app.store || !p->app.live || !p->app.hub)
+		return -1;
+	live_set_hub(p->app.live, p->app.hub);
+	p->rest = rest_start(&p->app);
+	p->ws = p->rest ? ws_start(&p->app) : NULL;
+	return p->rest && p->ws ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct proc p;
+	enum config_action action;
+	const char *token_sub = NULL;
+	struct gw_error e = {0, ""};
+	uv_loop_t loop;
+	int rc = 1, lvl;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (config_load(&p.cfg, argc, argv, environ, &action, &token_sub, &e)) {
+		fprintf(stderr, "syncgate: %s\n", e.msg);
+		config_release(&p.cfg);
+		return 2;
+	}
+	if (action == CONFIG_HELP) {
+		config_print_help(stdout);
+		config_release(&p.cfg);
+		return 0;
+	}
+	if (action == CONFIG_PRINT) {
+		config_print(&p.cfg, stdout);
+		config_release(&p.cfg);
+		return 0;
+	}
+	if (action == CONFIG_MAKE_TOKEN) {
+		rc = make_token(&p.cfg, token_sub);
+		config_release(&p.cfg);
+		return rc;
+	}
+	if (p.cfg.node_id[0])
+		snprintf(p.node, sizeof(p.node), "%s", p.cfg.node_id);
+	else if (gethostname(p.node, sizeof(p.node) - 1) != 0)
+		snprintf(p.node, sizeof(p.node), "syncgate");
+	lvl = log_level_parse(p.cfg.log_level);
+	log_init(p.node, lvl < 0 ? LOG_INFO : (enum log_level)lvl);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (keys_set_prefix(p.cfg.key_prefix)) {
+		log_error("redis.key_prefix \"%s\" is not allowed", p.cfg.key_prefix);
+		goto out_cfg;
+	}
+	p.app.cfg = &p.cfg;
+	p.app.node = p.node;
+	if (setup_auth(&p))
+		goto out_auth;
+
+	uv_loop_init(&loop);
+	p.app.loop = &loop;
+	uv_signal_init(&loop, &p.sigterm);
+	uv_signal_init(&loop, &p.sigint);
+	uv_timer_init(&loop, &p.tick);
+	uv_timer_init(&loop, &p.drain);
+	p.sigterm.data = p.sigint.data = p.tick.data = p.drain.data = &p;
+	uv_signal_start(&p.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&p.sigint, on_signal, SIGINT);
+	uv_timer_start(&p.tick, tick_cb, 1000, 1000);
+
+	log_info("syncgate starting (redis %s:%d, auth %s)", p.cfg.redis_host,
+		 p.cfg.redis_port, p.cfg.auth_mode);
+	if (start(&p)) {
+		log_error("startup failed");
+		finish(&p);
+	} else {
+		log_info("ready to serve: http://%s:%d  ws://%s:%d/v1/ws", p.cfg.bind,
+			 p.cfg.http_port, p.cfg.bind, p.cfg.ws_port);
+		rc = 0;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ws_free(p.ws);
+	hub_free(p.app.hub);
+	/* anything still open (e.g. after a failed start) closes here */
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&loop) != 0)
+		log_warn("event loop closed with handles still open");
+out_auth:
+	jwt_verifier_release(&p.app.jwt);
+out_cfg:
+	config_release(&p.cfg);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * metrics.h - process-wide counters and gauges, rendered in Prometheus text
+ * format for GET /metrics. Updated on the loop thread only, so plain
+ * integers suffice. Pure.
+ */
+#ifndef SG_METRICS_H
+#define SG_METRICS_H
+
+#include <stdint.h>
+
+#include "sbuf.h"
+
+enum metrics_write_result {
+	MW_APPLIED,         /* the incoming state was stored */
+	MW_ALREADY_APPLIED, /* rules 3/4: nothing to do (retry, duplicate) */
+	MW_CONFLICT,        /* rule 5 ran and the stored state won */
+	MW_REJECTED,        /* refused by the rules: 409, 412 */
+	MW_ERROR,           /* bad input, Redis unavailable, internal */
+	MW_COUNT_
+};
+
+#define METRICS_LAT_BUCKETS 14
+
+struct metrics {
+	int64_t ws_connections;
+	int64_t subscriptions;
+	uint64_t writes[MW_COUNT_];
+	uint64_t changes_delivered;
+	uint64_t slow_consumer_closes;
+	uint64_t gap_repairs;
+	uint64_t resets_sent;
+	uint64_t epoch_rotations;
+	uint64_t redis_reconnects;
+	uint64_t http_requests;
+	int redis_cmd_up;
+	int redis_sub_up;
+	uint64_t lat_buckets[METRICS_LAT_BUCKETS]; /* cumulative at render */
+	uint64_t lat_count;
+	double lat_sum;
+};
+
+extern struct metrics metrics;
+
+/* Records one write's latency in seconds and its result. */
+void metrics_write(enum metrics_write_result r, double seconds);
+/* Appends the Prometheus text exposition. */
+void metrics_render(struct sbuf *sb);
+
+#endif

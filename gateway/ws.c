@@ -1,0 +1,526 @@
+/*
+ * ws.c - libwebsockets adapter: handshake checks (path, Origin, token),
+ * message reassembly with a size cap, the auth/subscribe/unsubscribe/ping
+ * protocol, writes driven by WRITEABLE, and the one place where an error
+ * becomes a WebSocket close code or an "error" message. Delivery logic
+ * lives in hub.c; this file only moves bytes.
+ */
+#include "ws.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hub.h"
+#include "identity.h"
+#include "log.h"
+#include "metrics.h"
+#include "proto.h"
+#include "sbuf.h"
+#include "session.h"
+
+_Static_assert(MSG_PRE >= LWS_PRE, "msg headroom must cover LWS_PRE");
+
+#define WRITES_PER_CALLBACK 64
+
+struct ws {
+	struct app *app;
+	struct lws_context *ctx;
+	struct ws_sess *all;    /* every established session */
+	unsigned count;
+	uint64_t next_id;
+	lws_retry_bo_t retry;
+};
+
+struct ws_sess {
+	struct session s;       /* queue and subscriptions; must be first */
+	struct ws *w;
+	struct lws *wsi;
+	struct ws_sess *prev, *next;
+	struct identity who;
+	bool authed;
+	bool live;              /* initialized in ESTABLISHED */
+	int64_t auth_deadline;  /* seconds; while !authed */
+	struct sbuf rx;
+	bool rx_binary;
+};
+
+static struct ws *the_ws; /* for the lws log hook and protocol init */
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+/* ---- session glue ------------------------------------------------------- */
+
+static void sess_wake(struct session *s)
+{
+	struct ws_sess *ws = (struct ws_sess *)(void *)s;
+
+	lws_callback_on_writable(ws->wsi);
+}
+
+static void sess_kill(struct session *s)
+{
+	struct ws_sess *ws = (struct ws_sess *)(void *)s;
+
+	/* the close frame goes out from WRITEABLE; a choked socket that
+	 * never becomes writable is dropped by this timeout */
+	lws_callback_on_writable(ws->wsi);
+	lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, 5);
+}
+
+static const struct session_ops sess_ops = {sess_wake, sess_kill};
+
+static void send_msg(struct ws_sess *ws, struct msg *m)
+{
+	session_enqueue_take(&ws->s, m);
+}
+
+static void send_error(struct ws_sess *ws, int err, const char *message,
+		       const char *ref)
+{
+	send_msg(ws, proto_error(gw_err_code(err),
+				 message ? message : gw_err_message(err), ref));
+}
+
+/* Closes from inside this session's own callback. */
+static int close_now(struct ws_sess *ws, int code, const char *reason)
+{
+	lws_close_reason(ws->wsi, (enum lws_close_status)code,
+			 (unsigned char *)(uintptr_t)reason, strlen(reason));
+	return -1;
+}
+
+/* Arms the one timer of a session: the auth deadline, else token expiry. */
+static void arm_timer(struct ws_sess *ws)
+{
+	int64_t when = 0, now = now_s();
+
+	if (!ws->authed)
+		when = ws->auth_deadline;
+	else if (ws->who.exp)
+		when = ws->who.exp + ws->w->app->cfg->leeway_s;
+	if (when)
+		lws_set_timer_usecs(ws->wsi, (lws_usec_t)((when > now ? when - now : 0) * 1000000 + 1000));
+	else
+		lws_set_timer_usecs(ws->wsi, LWS_SET_TIMER_USEC_CANCEL);
+}
+
+/* ---- handshake ---------------------------------------------------------- */
+
+static bool origin_allowed(struct app *app, const char *origin)
+{
+	if (!app->cfg->norigins)
+		return true;
+	for (size_t i = 0; i < app->cfg->norigins; i++)
+		if (strcmp(app->cfg->allowed_origins[i], origin) == 0)
+			return true;
+	return false;
+}
+
+/* The token of the handshake (Authorization header or ?token=), copied
+ * into buf; NULL when there is none; "" (buf[0] == 0 but non-NULL) when
+ * the header is malformed. */
+static const char *handshake_token(struct lws *wsi, char *buf, int len)
+{
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+	if (n > 0) {
+		const char *tok;
+		size_t tlen;
+
+		if (n >= len || lws_hdr_copy(wsi, buf, len, WSI_TOKEN_HTTP_AUTHORIZATION) < 0 ||
+		    identity_bearer(buf, &tok, &tlen)) {
+			buf[0] = '\0';
+			return buf;
+		}
+		memmove(buf, tok, tlen);
+		buf[tlen] = '\0';
+		return buf;
+	}
+	return lws_get_urlarg_by_name(wsi, "token=", buf, len);
+}
+
+/* Returns 0 to go on, 1 after answering with an HTTP error. */
+static int confirm_upgrade(struct ws *w, struct lws *wsi)
+{
+	struct app *app = w->app;
+	char buf[JWT_DEFAULT_MAX_LEN + 64];
+	const char *tok;
+	struct identity id;
+	struct gw_error e = {0, ""};
+	int n;
+
+	n = lws_hdr_copy(wsi, buf, 256, WSI_TOKEN_GET_URI);
+	if (n < 0 || strcmp(buf, "/v1/ws") != 0) {
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return 1;
+	}
+	if (app->draining || w->count >= (unsigned)app->cfg->ws_conn_max) {
+		lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+		return 1;
+	}
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+	if (n > 0) {
+		if (n >= 512 || lws_hdr_copy(wsi, buf, 512, WSI_TOKEN_ORIGIN) < 0 ||
+		    !origin_allowed(app, buf)) {
+			log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: origin not allowed");
+			lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+			return 1;
+		}
+	}
+	tok = handshake_token(wsi, buf, sizeof(buf));
+	if (tok && !app->dev_open) {
+		if (!tok[0] || identity_from_token(&app->idcfg, tok, strlen(tok),
+						   now_s(), &id, &e)) {
+			log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: %s",
+				tok[0] ? e.msg : "malformed Authorization header");
+			lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+			return 1;
+		}
+		identity_release(&id);
+	}
+	return 0;
+}
+
+static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
+{
+	struct app *app = w->app;
+	char buf[JWT_DEFAULT_MAX_LEN + 64], id[24];
+	const char *tok;
+	struct gw_error e = {0, ""};
+
+	memset(ws, 0, sizeof(*ws));
+	snprintf(id, sizeof(id), "s%llu", (unsigned long long)++w->next_id);
+	session_init(&ws->s, &sess_ops, id, (size_t)app->cfg->queue_max);
+	ws->w = w;
+	ws->wsi = wsi;
+	ws->live = true;
+	ws->next = w->all;
+	if (w->all)
+		w->all->prev = ws;
+	w->all = ws;
+	w->count++;
+	metrics.ws_connections++;
+
+	tok = handshake_token(wsi, buf, sizeof(buf));
+	if (app->dev_open || tok) {
+		if (identity_from_token(&app->idcfg, tok, tok ? strlen(tok) : 0,
+					now_s(), &ws->who, &e))
+			return close_now(ws, 1008, "invalid token");
+		ws->authed = true;
+		send_msg(ws, proto_welcome(app->node, ws->s.id));
+		log_msg(LOG_DEBUG, "session", ws->s.id, "connected as \"%s\"", ws->who.sub);
+	} else {
+		ws->auth_deadline = now_s() + app->cfg->ws_auth_timeout_s;
+	}
+	arm_timer(ws);
+	return 0;
+}
+
+static void closed(struct ws_sess *ws)
+{
+	struct ws *w = ws->w;
+
+	if (!ws->live)
+		return;
+	ws->live = false;
+	hub_session_gone(w->app->hub, &ws->s);
+	session_release(&ws->s);
+	identity_release(&ws->who);
+	sbuf_release(&ws->rx);
+	if (ws->prev)
+		ws->prev->next = ws->next;
+	else
+		w->all = ws->next;
+	if (ws->next)
+		ws->next->prev = ws->prev;
+	w->count--;
+	metrics.ws_connections--;
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static bool still_allowed(void *ctx, const char *coll)
+{
+	struct ws_sess *ws = ctx;
+
+	return identity_allows(&ws->who, ACL_READ, coll);
+}
+
+static void now_unsubscribed(void *ctx, const char *coll)
+{
+	send_msg(ctx, proto_unsubscribed(coll, NULL));
+}
+
+static int on_auth(struct ws_sess *ws, const struct proto_msg *m)
+{
+	struct app *app = ws->w->app;
+	struct identity id;
+	struct gw_error e = {0, ""};
+	int rc;
+
+	rc = identity_from_token(&app->idcfg, m->token, strlen(m->token), now_s(),
+				 &id, &e);
+	if (rc) {
+		log_msg(LOG_INFO, "session", ws->s.id, "auth refused: %s", e.msg);
+		return close_now(ws, gw_err_ws_close(rc), e.msg);
+	}
+	if (!ws->authed) {
+		identity_move(&ws->who, &id);
+		ws->authed = true;
+		send_msg(ws, proto_welcome(app->node, ws->s.id));
+		arm_timer(ws);
+		return 0;
+	}
+	/* a refresh: same subject, possibly other permissions and expiry */
+	if (strcmp(id.sub, ws->who.sub) != 0) {
+		identity_release(&id);
+		return close_now(ws, 1008, "token subject changed");
+	}
+	identity_move(&ws->who, &id);
+	hub_session_filter(app->hub, &ws->s, still_allowed, now_unsubscribed, ws);
+	arm_timer(ws);
+	send_msg(ws, proto_welcome(app->node, ws->s.id));
+	return 0;
+}
+
+static int on_message(struct ws_sess *ws, const char *buf, size_t len)
+{
+	struct app *app = ws->w->app;
+	struct proto_msg m;
+	struct gw_error e = {0, ""};
+	char *ref = NULL;
+	int rc;
+
+	rc = proto_parse(buf, len, app->cfg->json_depth, &m, &ref, &e);
+	if (rc) {
+		if (!ws->authed) {
+			free(ref);
+			return close_now(ws, 1008, "authenticate first");
+		}
+		send_error(ws, rc, e.msg, ref);
+		free(ref);
+		return 0;
+	}
+	free(ref);
+	if (!ws->authed && m.type != PROTO_AUTH) {
+		proto_msg_release(&m);
+		return close_now(ws, 1008, "authenticate first");
+	}
+	switch (m.type) {
+	case PROTO_AUTH:
+		rc = on_auth(ws, &m);
+		break;
+	case PROTO_PING:
+		send_msg(ws, proto_pong(m.ref));
+		break;
+	case PROTO_SUBSCRIBE:
+		if (!identity_allows(&ws->who, ACL_READ, m.collection)) {
+			send_error(ws, GW_EFORBIDDEN, "no read permission for this collection",
+				   m.ref);
+		} else if (ws->s.nsubs >= (size_t)app->cfg->subs_max) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "subscription limit (%d) reached",
+				 app->cfg->subs_max);
+			send_error(ws, GW_EBADREQ, msg, m.ref);
+		} else {
+			rc = hub_subscribe(app->hub, &ws->s, m.collection,
+					   m.has_since ? &m.since : NULL, m.ref);
+			if (rc == GW_EBADREQ)
+				send_error(ws, rc, "already subscribed to this collection", m.ref);
+			else if (rc)
+				send_error(ws, rc, NULL, m.ref);
+			rc = 0;
+		}
+		break;
+	case PROTO_UNSUBSCRIBE:
+		if (hub_unsubscribe(app->hub, &ws->s, m.collection))
+			send_error(ws, GW_ENOTFOUND, "not subscribed to this collection", m.ref);
+		else
+			send_msg(ws, proto_unsubscribed(m.collection, m.ref));
+		break;
+	}
+	proto_msg_release(&m);
+	return rc;
+}
+
+static int on_receive(struct ws_sess *ws, const void *in, size_t len)
+{
+	struct lws *wsi = ws->wsi;
+	size_t max = (size_t)ws->w->app->cfg->ws_msg_max;
+	int rc;
+
+	if (lws_is_first_fragment(wsi)) {
+		sbuf_truncate(&ws->rx, 0);
+		ws->rx_binary = lws_frame_is_binary(wsi);
+	}
+	if (ws->rx_binary)
+		return close_now(ws, 1003, "binary messages are not supported");
+	if (ws->rx.len + len > max)
+		return close_now(ws, 1009, "message too big");
+	sbuf_add(&ws->rx, in, len);
+	if (sbuf_failed(&ws->rx))
+		return close_now(ws, 1011, "out of memory");
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	rc = on_message(ws, ws->rx.buf ? ws->rx.buf : "", ws->rx.len);
+	if (ws->rx.cap > 4096)
+		sbuf_release(&ws->rx); /* do not keep a big buffer per idle socket */
+	else
+		sbuf_truncate(&ws->rx, 0);
+	return rc;
+}
+
+static int on_writeable(struct ws_sess *ws)
+{
+	struct lws *wsi = ws->wsi;
+	struct session *s = &ws->s;
+	int n = 0;
+
+	if (s->close_code)
+		return close_now(ws, s->close_code, s->close_reason);
+	while (n < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi)) {
+		struct msg *m = session_peek(s);
+
+		if (!m)
+			break;
+		if (lws_write(wsi, msg_payload(m), m->len, LWS_WRITE_TEXT) < (int)m->len)
+			return -1;
+		session_pop(s);
+		n++;
+	}
+	if (s->qlen)
+		lws_callback_on_writable(wsi);
+	if (s->qbytes < s->qlimit / 2)
+		hub_session_drained(ws->w->app->hub, s);
+	return 0;
+}
+
+static int on_timer(struct ws_sess *ws)
+{
+	int64_t now = now_s();
+
+	if (!ws->authed) {
+		if (now >= ws->auth_deadline)
+			return close_now(ws, 1008, "no auth message in time");
+	} else if (ws->who.exp && now >= ws->who.exp + ws->w->app->cfg->leeway_s) {
+		log_msg(LOG_INFO, "session", ws->s.id, "token expired");
+		return close_now(ws, 4001, "token expired");
+	}
+	arm_timer(ws);
+	return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	struct ws_sess *ws = user;
+	struct ws *w = the_ws;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(w, wsi);
+	case LWS_CALLBACK_HTTP:
+		/* plain HTTP on the WebSocket port */
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return -1;
+	case LWS_CALLBACK_ESTABLISHED:
+		return established(w, ws, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return ws && ws->live ? on_receive(ws, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return ws && ws->live ? on_writeable(ws) : -1;
+	case LWS_CALLBACK_TIMER:
+		return ws && ws->live ? on_timer(ws) : 0;
+	case LWS_CALLBACK_CLOSED:
+		if (ws)
+			closed(ws);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{"syncgate", callback, sizeof(struct ws_sess), 4096, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log(int level, const char *line)
+{
+	char buf[256];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_msg(level & LLL_ERR ? LOG_WARN : LOG_DEBUG, NULL, NULL, "lws: %s", buf);
+}
+
+struct ws *ws_start(struct app *app)
+{
+	struct lws_context_creation_info info;
+	struct ws *w = calloc(1, sizeof(*w));
+	void *loops[1];
+
+	if (!w)
+		return NULL;
+	w->app = app;
+	the_ws = w;
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	memset(&info, 0, sizeof(info));
+	loops[0] = app->loop;
+	info.foreign_loops = loops;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.port = app->cfg->ws_port;
+	info.iface = app->cfg->bind;
+	info.protocols = protocols;
+	info.timeout_secs = 10;
+	info.max_http_header_data = 16384;
+	info.max_http_header_pool = 64;
+	w->retry.secs_since_valid_ping = 30;
+	w->retry.secs_since_valid_hangup = 70;
+	info.retry_and_idle_policy = &w->retry;
+	info.user = w;
+	info.pcontext = &w->ctx; /* lws clears it once fully destroyed */
+	w->ctx = lws_create_context(&info);
+	if (!w->ctx) {
+		log_error("cannot listen on %s:%d for WebSockets", app->cfg->bind,
+			  app->cfg->ws_port);
+		free(w);
+		the_ws = NULL;
+		return NULL;
+	}
+	log_info("websocket listening on %s:%d (path /v1/ws)", app->cfg->bind,
+		 app->cfg->ws_port);
+	return w;
+}
+
+void ws_close_all(struct ws *w)
+{
+	for (struct ws_sess *ws = w->all; ws; ws = ws->next)
+		session_close(&ws->s, 1001, "gateway shutting down");
+}
+
+unsigned ws_sessions(const struct ws *w) { return w->count; }
+
+void ws_stop(struct ws *w)
+{
+	if (w && w->ctx)
+		lws_context_destroy(w->ctx);
+}
+
+void ws_free(struct ws *w)
+{
+	if (!w)
+		return;
+	ws_stop(w);
+	if (the_ws == w)
+		the_ws = NULL;
+	free(w);
+}

@@ -1,0 +1,56 @@
+#!lua
+--[[
+list.lua - one page of a collection's documents in id order, and its head.
+
+KEYS[1] ids zset    KEYS[2] docs hash    KEYS[3] meta hash    KEYS[4] log stream
+ARGV[1] "" for the first page, else the last id of the previous page
+ARGV[2] page size (ids read)    ARGV[3] "1" to include tombstones
+ARGV[4] epoch to create if the collection has none
+
+Reply: {epoch, seq, next, doc...}  next is "" on the last page. Tombstones
+are skipped unless asked for, so a page may hold fewer than ARGV[2] docs.
+]]
+local ids, docs, meta, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local limit = tonumber(ARGV[2])
+if not limit or limit < 1 or ARGV[4] == '' then
+  return redis.error_reply('ERR syncgate list.lua: bad arguments')
+end
+local function wrong_type(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  return t ~= 'none' and t ~= want
+end
+if wrong_type(ids, 'zset') or wrong_type(docs, 'hash') or
+   wrong_type(meta, 'hash') or wrong_type(log, 'stream') then
+  return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
+end
+
+local m = redis.call('HMGET', meta, 'epoch', 'seq')
+local epoch, seq = m[1], m[2] or '0'
+if not epoch then
+  seq = '0'
+  local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+  if #last > 0 then seq = string.match(last[1][1], '^(%d+)-') end
+  epoch = ARGV[4]
+  redis.call('HSET', meta, 'epoch', epoch, 'seq', seq, 'base', seq)
+end
+
+local from = '-'
+if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
+local page = redis.call('ZRANGEBYLEX', ids, from, '+', 'LIMIT', 0, limit + 1)
+local nxt = ''
+if #page > limit then
+  page[limit + 1] = nil
+  nxt = page[limit]
+end
+local out = {epoch, seq, nxt}
+if #page > 0 then
+  local vals = redis.call('HMGET', docs, unpack(page))
+  for i = 1, #vals do
+    local d = vals[i]
+    if d and (ARGV[3] == '1' or
+        string.match(d, '^{"collection":"[^"]*","id":"[^"]*","deleted":(%a+)') ~= 'true') then
+      out[#out + 1] = d
+    end
+  end
+end
+return out

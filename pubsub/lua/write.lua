@@ -1,0 +1,77 @@
+#!lua
+--[[
+write.lua - the atomic step of a document write (DESIGN.md section 5).
+
+Checks that the stored document is still the one the gateway decided on and
+that Redis has not lost what the gateway saw; then stores the document, takes
+the next sequence number, appends the change to the log and publishes it.
+Everything is validated before the first write (Lua does not roll back), and
+the #!lua line makes Redis refuse the script under OOM before it runs.
+
+KEYS[1] docs hash    KEYS[2] log stream    KEYS[3] meta hash    KEYS[4] ids zset
+ARGV[1] document id
+ARGV[2] offset of the stored document the write was decided on ("" = none)
+ARGV[3] the new document JSON up to and including  "offset":"
+ARGV[4] epoch to create if the collection has none
+ARGV[5] epoch the gateway knows ("" = none known)
+ARGV[6] highest seq the gateway has seen in that epoch
+ARGV[7] log retention: entries kept (at least)
+ARGV[8] pub/sub channel
+
+Reply: {"ok", "<epoch>:<seq>"}
+     | {"changed"}            the stored document moved on: decide again
+     | {"stale", epoch, seq}  Redis shows another epoch, or less than seen
+     | an error reply         keys of the wrong type, bad arguments
+]]
+local docs, log, meta, ids = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, expected, doc, new_epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local known, min_seq, history = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local channel = ARGV[8]
+
+if not min_seq or not history or history < 1 or doc == '' or id == '' then
+  return redis.error_reply('ERR syncgate write.lua: bad arguments')
+end
+local function wrong_type(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  return t ~= 'none' and t ~= want
+end
+if wrong_type(docs, 'hash') or wrong_type(log, 'stream') or
+   wrong_type(meta, 'hash') or wrong_type(ids, 'zset') then
+  return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
+end
+
+local m = redis.call('HMGET', meta, 'epoch', 'seq')
+local epoch, seq = m[1], tonumber(m[2] or '0')
+local last_seq = 0
+local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+if #last > 0 then last_seq = tonumber(string.match(last[1][1], '^(%d+)-')) end
+
+local create = false
+if not epoch then
+  if known ~= '' then return {'stale', '', '0'} end
+  epoch, seq, create = new_epoch, last_seq, true
+elseif known ~= '' and (epoch ~= known or seq < min_seq) then
+  return {'stale', epoch, string.format('%d', seq)}
+end
+if seq < last_seq then
+  return redis.error_reply('ERR syncgate: change log is ahead of the meta seq')
+end
+
+local cur = redis.call('HGET', docs, id)
+local cur_off = ''
+if cur then cur_off = string.match(cur, '"offset":"([^"]*)"}$') or '?' end
+if cur_off ~= expected then return {'changed'} end
+
+-- every check passed: from here on, only writes
+local s = string.format('%d', seq + 1)
+local off = epoch .. ':' .. s
+local full = doc .. off .. '"}'
+if create then
+  redis.call('HSET', meta, 'epoch', epoch, 'base', string.format('%d', seq))
+end
+redis.call('HSET', meta, 'seq', s)
+redis.call('HSET', docs, id, full)
+if not cur then redis.call('ZADD', ids, 0, id) end
+redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full)
+redis.call('PUBLISH', channel, full)
+return {'ok', off}

@@ -1,0 +1,711 @@
+/*
+ * redis_store.c - document, log and head operations on the command
+ * connection, the embedded Lua scripts (EVALSHA, falling back to EVAL on
+ * NOSCRIPT) and the readiness checks. Adapter: hiredis in, plain values out.
+ */
+#include "redis_store.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "keys.h"
+#include "log.h"
+#include "lua_scripts.h"
+#include "metrics.h"
+#include "offset.h"
+
+enum script_id { SC_WRITE, SC_META, SC_ROTATE, SC_LIST, SC_COUNT_ };
+
+struct script {
+	const char *src;
+	size_t len;
+	char sha[41];
+};
+
+enum op_kind { OP_GET, OP_WRITE, OP_META, OP_ROTATE, OP_LOG, OP_LIST, OP_CHECK };
+
+#define OP_MAXARG 16
+
+union op_cb {
+	store_doc_fn doc;
+	store_write_fn write;
+	store_meta_fn meta;
+	store_log_fn log;
+	store_list_fn list;
+};
+
+struct op {
+	struct store *s;
+	enum op_kind kind;
+	union op_cb cb;
+	void *arg;
+	int script; /* -1: plain command */
+	int argc;
+	const char *argv[OP_MAXARG];
+	size_t lens[OP_MAXARG];
+	char keys[4][KEYS_MAX];
+	char nums[4][24];
+	char epoch[OFFSET_EPOCH_MAX + 1];
+	char coll[NAMES_COLLECTION_MAX + 1];
+	char strs[1024]; /* copies of small arguments (a NOSCRIPT retry
+			    re-sends argv after the caller has moved on) */
+	size_t nstrs;
+};
+
+struct store {
+	struct rconn *conn;
+	struct script scripts[SC_COUNT_];
+	struct store_opts o;
+	bool checked;        /* INFO checks passed on this connection */
+	char status[160];
+	char run_id[48];
+	uv_timer_t recheck;
+	bool closing;
+};
+
+static void run_checks(struct store *s);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+void store_new_epoch(char *buf)
+{
+	unsigned char rnd[12];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)rand();
+	}
+	offset_epoch_from_bytes(rnd, sizeof(rnd), buf);
+}
+
+static void sha1_hex(const char *src, size_t len, char out[41])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	EVP_Digest(src, len, md, &n, EVP_sha1(), NULL);
+	for (unsigned int i = 0; i < 20; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[40] = '\0';
+}
+
+/* Maps an error reply: refusals Redis means as temporary are 503. */
+static int error_reply(struct store *s, const redisReply *r, const char *what)
+{
+	static const char *const temporary[] = {
+		"OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN",
+		"NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN", "MISCONF"};
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(temporary); i++) {
+		size_t n = strlen(temporary[i]);
+
+		if (strncmp(r->str, temporary[i], n) == 0) {
+			log_warn("redis refused %s: %.200s", what, r->str);
+			return GW_EUNAVAIL;
+		}
+	}
+	GW_UNUSED(s);
+	log_error("redis error on %s: %.200s", what, r->str);
+	return GW_EINTERNAL;
+}
+
+static bool reply_u64(const redisReply *r, uint64_t *out)
+{
+	if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
+		*out = (uint64_t)r->integer;
+		return true;
+	}
+	if (r->type == REDIS_REPLY_STRING)
+		return offset_parse_seq(r->str, r->len, out) == 0;
+	return false;
+}
+
+static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
+			 void *arg, const char *coll)
+{
+	struct op *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->s = s;
+	o->kind = kind;
+	o->cb = cb;
+	o->arg = arg;
+	o->script = -1;
+	snprintf(o->coll, sizeof(o->coll), "%s", coll ? coll : "");
+	return o;
+}
+
+static void op_arg(struct op *o, const char *p, size_t len)
+{
+	o->argv[o->argc] = p;
+	o->lens[o->argc] = len;
+	o->argc++;
+}
+
+static void op_args(struct op *o, const char *p) { op_arg(o, p, strlen(p)); }
+
+/* Like op_args, but the op keeps its own copy (names are short: bounded
+ * by the name limits, well inside strs). */
+static void op_args_copy(struct op *o, const char *p)
+{
+	size_t n = strlen(p);
+	char *dst = o->strs + o->nstrs;
+
+	if (o->nstrs + n + 1 > sizeof(o->strs))
+		n = sizeof(o->strs) - o->nstrs - 1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	o->nstrs += n + 1;
+	op_arg(o, dst, n);
+}
+
+static const char *op_key(struct op *o, int i, enum keys_kind k)
+{
+	keys_format(k, o->coll, o->keys[i]);
+	return o->keys[i];
+}
+
+static const char *op_num(struct op *o, int i, uint64_t v)
+{
+	snprintf(o->nums[i], sizeof(o->nums[i]), "%llu", (unsigned long long)v);
+	return o->nums[i];
+}
+
+static void op_reply(struct rconn *c, int err, redisReply *r, void *arg);
+
+static void op_send(struct op *o)
+{
+	rconn_command(o->s->conn, op_reply, o, o->argc, o->argv, o->lens);
+}
+
+/* Starts a script call: argv[0..1] are EVALSHA sha, filled here. */
+static void op_script(struct op *o, enum script_id id)
+{
+	o->script = (int)id;
+	o->argv[0] = "EVALSHA";
+	o->lens[0] = 7;
+	o->argv[1] = o->s->scripts[id].sha;
+	o->lens[1] = 40;
+	op_send(o);
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static void answer_fail(struct op *o, int err)
+{
+	switch (o->kind) {
+	case OP_GET:
+		o->cb.doc(o->arg, err, NULL, 0);
+		break;
+	case OP_WRITE:
+		o->cb.write(o->arg, err, SW_OK, "", 0);
+		break;
+	case OP_META:
+	case OP_ROTATE:
+		o->cb.meta(o->arg, err, "", 0, 0);
+		break;
+	case OP_LOG:
+		o->cb.log(o->arg, err, NULL, 0);
+		break;
+	case OP_LIST:
+		o->cb.list(o->arg, err, "", 0, "", NULL, 0);
+		break;
+	case OP_CHECK:
+		break;
+	}
+}
+
+static int parse_meta(const redisReply *r, const char **epoch, uint64_t *seq,
+		      uint64_t *base)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    !offset_epoch_valid(r->element[0]->str, r->element[0]->len) ||
+	    !reply_u64(r->element[1], seq) || !reply_u64(r->element[2], base))
+		return GW_EINTERNAL;
+	*epoch = r->element[0]->str;
+	return 0;
+}
+
+static int answer_write(struct op *o, const redisReply *r)
+{
+	const char *kind;
+	struct offset off;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return GW_EINTERNAL;
+	kind = r->element[0]->str;
+	if (strcmp(kind, "ok") == 0 && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    offset_parse(r->element[1]->str, r->element[1]->len, &off) == 0) {
+		o->cb.write(o->arg, 0, SW_OK, off.epoch, off.seq);
+		return 0;
+	}
+	if (strcmp(kind, "changed") == 0) {
+		o->cb.write(o->arg, 0, SW_CHANGED, "", 0);
+		return 0;
+	}
+	if (strcmp(kind, "stale") == 0 && r->elements == 3 &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    reply_u64(r->element[2], &off.seq)) {
+		snprintf(off.epoch, sizeof(off.epoch), "%s", r->element[1]->str);
+		o->cb.write(o->arg, 0, SW_STALE, off.epoch, off.seq);
+		return 0;
+	}
+	return GW_EINTERNAL;
+}
+
+/* XRANGE reply: [[id, [field, value, ...]], ...] */
+static int answer_log(struct op *o, const redisReply *r)
+{
+	struct hub_entry *e = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return GW_EINTERNAL;
+	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
+		return GW_ENOMEM;
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *it = r->element[i], *f;
+		const char *dash;
+
+		if (it->type != REDIS_REPLY_ARRAY || it->elements != 2 ||
+		    it->element[0]->type != REDIS_REPLY_STRING ||
+		    it->element[1]->type != REDIS_REPLY_ARRAY ||
+		    it->element[1]->elements < 2) {
+			rc = GW_EINTERNAL;
+			break;
+		}
+		f = it->element[1];
+		dash = memchr(it->element[0]->str, '-', it->element[0]->len);
+		if (!dash || offset_parse_seq(it->element[0]->str,
+					      (size_t)(dash - it->element[0]->str),
+					      &e[n].seq) ||
+		    f->element[1]->type != REDIS_REPLY_STRING) {
+			rc = GW_EINTERNAL;
+			break;
+		}
+		e[n].doc = f->element[1]->str;
+		e[n].len = f->element[1]->len;
+		n++;
+	}
+	if (!rc)
+		o->cb.log(o->arg, 0, e, n);
+	free(e);
+	return rc;
+}
+
+static int answer_list(struct op *o, const redisReply *r)
+{
+	struct hub_entry *e = NULL;
+	const char *epoch;
+	uint64_t seq;
+	size_t n;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    !reply_u64(r->element[1], &seq) ||
+	    r->element[2]->type != REDIS_REPLY_STRING)
+		return GW_EINTERNAL;
+	epoch = r->element[0]->str;
+	n = r->elements - 3;
+	if (n && !(e = calloc(n, sizeof(*e))))
+		return GW_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *d = r->element[i + 3];
+
+		if (d->type != REDIS_REPLY_STRING) {
+			free(e);
+			return GW_EINTERNAL;
+		}
+		e[i].doc = d->str;
+		e[i].len = d->len;
+	}
+	o->cb.list(o->arg, 0, epoch, seq, r->element[2]->str, e, n);
+	free(e);
+	return 0;
+}
+
+static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
+{
+	struct op *o = arg;
+	const char *epoch;
+	uint64_t seq, base;
+	int rc = 0;
+
+	GW_UNUSED(c);
+	if (err) {
+		answer_fail(o, err);
+		free(o);
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (o->script >= 0 && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
+		    strcmp(o->argv[0], "EVAL") != 0) {
+			/* not executed: send the source instead */
+			const struct script *sc = &o->s->scripts[o->script];
+
+			o->argv[0] = "EVAL";
+			o->lens[0] = 4;
+			o->argv[1] = sc->src;
+			o->lens[1] = sc->len;
+			op_send(o);
+			return;
+		}
+		answer_fail(o, error_reply(o->s, r, o->argv[0]));
+		free(o);
+		return;
+	}
+	switch (o->kind) {
+	case OP_GET:
+		if (r->type == REDIS_REPLY_NIL)
+			o->cb.doc(o->arg, 0, NULL, 0);
+		else if (r->type == REDIS_REPLY_STRING)
+			o->cb.doc(o->arg, 0, r->str, r->len);
+		else
+			rc = GW_EINTERNAL;
+		break;
+	case OP_WRITE:
+		rc = answer_write(o, r);
+		break;
+	case OP_META:
+	case OP_ROTATE:
+		rc = parse_meta(r, &epoch, &seq, &base);
+		if (!rc) {
+			if (o->kind == OP_ROTATE && r->elements >= 4 &&
+			    r->element[3]->type == REDIS_REPLY_INTEGER &&
+			    r->element[3]->integer == 1) {
+				metrics.epoch_rotations++;
+				log_warn("collection \"%s\": Redis lost changes this "
+					 "gateway had seen; new epoch %s",
+					 o->coll, epoch);
+			}
+			o->cb.meta(o->arg, 0, epoch, seq, base);
+		}
+		break;
+	case OP_LOG:
+		rc = answer_log(o, r);
+		break;
+	case OP_LIST:
+		rc = answer_list(o, r);
+		break;
+	case OP_CHECK:
+		break;
+	}
+	if (rc) {
+		log_error("unexpected redis reply to %s on \"%s\"", o->argv[0],
+			  o->coll);
+		answer_fail(o, rc);
+	}
+	free(o);
+}
+
+/* ---- operations ------------------------------------------------------------ */
+
+#define OP_OR_FAIL(o, s, kind, member, cb, arg, coll, failcall)               \
+	struct op *o = op_new(s, kind, (union op_cb){.member = cb}, arg, coll); \
+	if (!o) {                                                             \
+		failcall;                                                     \
+		return;                                                       \
+	}
+
+void store_get(struct store *s, const char *coll, const char *id,
+	       store_doc_fn cb, void *arg)
+{
+	OP_OR_FAIL(o, s, OP_GET, doc, cb, arg, coll, cb(arg, GW_ENOMEM, NULL, 0));
+	op_args(o, "HGET");
+	op_args(o, op_key(o, 0, KEYS_DOCS));
+	op_args_copy(o, id);
+	op_send(o);
+}
+
+void store_write(struct store *s, const struct store_write_args *a,
+		 store_write_fn cb, void *arg)
+{
+	OP_OR_FAIL(o, s, OP_WRITE, write, cb, arg, a->coll,
+		   cb(arg, GW_ENOMEM, SW_OK, "", 0));
+	o->argc = 2; /* EVALSHA sha */
+	op_args(o, "4");
+	op_args(o, op_key(o, 0, KEYS_DOCS));
+	op_args(o, op_key(o, 1, KEYS_LOG));
+	op_args(o, op_key(o, 2, KEYS_META));
+	op_args(o, op_key(o, 3, KEYS_IDS));
+	op_args_copy(o, a->id);
+	op_args_copy(o, a->expected);
+	op_arg(o, a->doc, a->doc_len);
+	store_new_epoch(o->epoch);
+	op_args(o, o->epoch);
+	op_args_copy(o, a->known_epoch);
+	op_args(o, op_num(o, 0, a->min_seq));
+	op_args(o, op_num(o, 1, a->history));
+	keys_format(KEYS_LIVE, a->coll, o->keys[3]);
+	op_args(o, o->keys[3]);
+	op_script(o, SC_WRITE);
+}
+
+void store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
+{
+	OP_OR_FAIL(o, s, OP_META, meta, cb, arg, coll, cb(arg, GW_ENOMEM, "", 0, 0));
+	o->argc = 2;
+	op_args(o, "2");
+	op_args(o, op_key(o, 0, KEYS_META));
+	op_args(o, op_key(o, 1, KEYS_LOG));
+	store_new_epoch(o->epoch);
+	op_args(o, o->epoch);
+	op_script(o, SC_META);
+}
+
+void store_rotate(struct store *s, const char *coll, const char *epoch,
+		  uint64_t min_seq, store_meta_fn cb, void *arg)
+{
+	OP_OR_FAIL(o, s, OP_ROTATE, meta, cb, arg, coll, cb(arg, GW_ENOMEM, "", 0, 0));
+	o->argc = 2;
+	op_args(o, "1");
+	op_args(o, op_key(o, 0, KEYS_META));
+	snprintf(o->keys[1], sizeof(o->keys[1]), "%s", epoch);
+	op_args(o, o->keys[1]);
+	op_args(o, op_num(o, 0, min_seq));
+	store_new_epoch(o->epoch);
+	op_args(o, o->epoch);
+	op_script(o, SC_ROTATE);
+}
+
+void store_log(struct store *s, const char *coll, uint64_t from, size_t count,
+	       store_log_fn cb, void *arg)
+{
+	OP_OR_FAIL(o, s, OP_LOG, log, cb, arg, coll, cb(arg, GW_ENOMEM, NULL, 0));
+	op_args(o, "XRANGE");
+	op_args(o, op_key(o, 0, KEYS_LOG));
+	snprintf(o->nums[0], sizeof(o->nums[0]), "%llu-0", (unsigned long long)from);
+	op_args(o, o->nums[0]);
+	op_args(o, "+");
+	op_args(o, "COUNT");
+	op_args(o, op_num(o, 1, count));
+	op_send(o);
+}
+
+void store_list(struct store *s, const char *coll, const char *after,
+		size_t limit, bool include_deleted, store_list_fn cb, void *arg)
+{
+	OP_OR_FAIL(o, s, OP_LIST, list, cb, arg, coll,
+		   cb(arg, GW_ENOMEM, "", 0, "", NULL, 0));
+	o->argc = 2;
+	op_args(o, "4");
+	op_args(o, op_key(o, 0, KEYS_IDS));
+	op_args(o, op_key(o, 1, KEYS_DOCS));
+	op_args(o, op_key(o, 2, KEYS_META));
+	op_args(o, op_key(o, 3, KEYS_LOG));
+	op_args_copy(o, after);
+	op_args(o, op_num(o, 0, limit));
+	op_args(o, include_deleted ? "1" : "0");
+	store_new_epoch(o->epoch);
+	op_args(o, o->epoch);
+	op_script(o, SC_LIST);
+}
+
+static void ignore_reply(struct rconn *c, int err, redisReply *r, void *arg)
+{
+	GW_UNUSED(c);
+	GW_UNUSED(err);
+	GW_UNUSED(r);
+	GW_UNUSED(arg);
+}
+
+void store_publish(struct store *s, const char *channel, const char *payload)
+{
+	const char *argv[3] = {"PUBLISH", channel, payload};
+	size_t lens[3] = {7, strlen(channel), strlen(payload)};
+
+	rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
+}
+
+/* ---- readiness checks ------------------------------------------------------ */
+
+/* Finds "key:value" in an INFO reply; copies value (up to cap - 1). */
+static bool info_field(const char *info, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	const char *p = info;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == info || p[-1] == '\n') && p[klen] == ':') {
+			size_t n = strcspn(p + klen + 1, "\r\n");
+
+			if (n >= cap)
+				n = cap - 1;
+			memcpy(out, p + klen + 1, n);
+			out[n] = '\0';
+			return true;
+		}
+		p += klen;
+	}
+	return false;
+}
+
+static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
+{
+	struct store *s = arg;
+	char policy[32] = "", run_id[48] = "", version[24] = "";
+
+	GW_UNUSED(c);
+	if (err || !r || r->type != REDIS_REPLY_STRING) {
+		snprintf(s->status, sizeof(s->status), "redis INFO failed");
+		return;
+	}
+	info_field(r->str, "maxmemory_policy", policy, sizeof(policy));
+	info_field(r->str, "run_id", run_id, sizeof(run_id));
+	info_field(r->str, "redis_version", version, sizeof(version));
+	if (strcmp(policy, "noeviction") != 0) {
+		if (!s->checked || strcmp(s->status, "") == 0)
+			log_error("redis maxmemory-policy is \"%s\": it would evict "
+				  "documents and change logs silently; set it to "
+				  "noeviction. Not ready until then.", policy);
+		snprintf(s->status, sizeof(s->status),
+			 "redis maxmemory-policy is %s, not noeviction", policy);
+		s->checked = false;
+		return;
+	}
+	if (atoi(version) < 7) {
+		snprintf(s->status, sizeof(s->status),
+			 "redis %s is too old (7.0 or later needed)", version);
+		log_error("%s", s->status);
+		return;
+	}
+	if (s->run_id[0] && strcmp(s->run_id, run_id) != 0)
+		log_warn("redis restarted (run_id changed): checking every live "
+			 "collection for lost changes");
+	snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
+	s->status[0] = '\0';
+	if (!s->checked) {
+		s->checked = true;
+		if (s->o.reconnected)
+			s->o.reconnected(s->o.ctx);
+	}
+}
+
+static void load_reply(struct rconn *c, int err, redisReply *r, void *arg)
+{
+	GW_UNUSED(c);
+	GW_UNUSED(arg);
+	if (!err && r && r->type == REDIS_REPLY_ERROR)
+		log_error("redis SCRIPT LOAD failed: %.200s", r->str);
+}
+
+static void run_checks(struct store *s)
+{
+	const char *argv[3] = {"INFO", NULL, NULL};
+	size_t lens[3] = {4, 0, 0};
+
+	if (!rconn_is_up(s->conn))
+		return;
+	for (int i = 0; i < SC_COUNT_; i++) {
+		argv[0] = "SCRIPT";
+		argv[1] = "LOAD";
+		argv[2] = s->scripts[i].src;
+		lens[0] = 6;
+		lens[1] = 4;
+		lens[2] = s->scripts[i].len;
+		rconn_command(s->conn, load_reply, s, 3, argv, lens);
+	}
+	argv[0] = "INFO";
+	lens[0] = 4;
+	rconn_command(s->conn, info_reply, s, 1, argv, lens);
+}
+
+static void conn_up(struct rconn *c, void *ctx)
+{
+	struct store *s = ctx;
+
+	GW_UNUSED(c);
+	metrics.redis_cmd_up = 1;
+	metrics.redis_reconnects++;
+	s->checked = false;
+	snprintf(s->status, sizeof(s->status), "checking redis");
+	run_checks(s);
+}
+
+static void conn_down(struct rconn *c, void *ctx)
+{
+	struct store *s = ctx;
+
+	GW_UNUSED(c);
+	metrics.redis_cmd_up = 0;
+	s->checked = false;
+	snprintf(s->status, sizeof(s->status), "redis unreachable");
+}
+
+static void recheck_cb(uv_timer_t *t)
+{
+	struct store *s = t->data;
+
+	/* catches a CONFIG SET maxmemory-policy made while running */
+	run_checks(s);
+}
+
+struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
+{
+	static const struct {
+		const char *src;
+		const size_t *len;
+	} src[SC_COUNT_] = {
+		[SC_WRITE] = {lua_write, &lua_write_len},
+		[SC_META] = {lua_meta, &lua_meta_len},
+		[SC_ROTATE] = {lua_rotate, &lua_rotate_len},
+		[SC_LIST] = {lua_list, &lua_list_len},
+	};
+	struct store *s = calloc(1, sizeof(*s));
+	struct rconn_opts co;
+
+	if (!s)
+		return NULL;
+	s->o = *opts;
+	for (int i = 0; i < SC_COUNT_; i++) {
+		s->scripts[i].src = src[i].src;
+		s->scripts[i].len = *src[i].len;
+		sha1_hex(src[i].src, *src[i].len, s->scripts[i].sha);
+	}
+	snprintf(s->status, sizeof(s->status), "connecting to redis");
+	co = opts->conn;
+	co.up = conn_up;
+	co.down = conn_down;
+	co.ctx = s;
+	co.message = NULL;
+	s->conn = rconn_new(loop, &co);
+	if (!s->conn) {
+		free(s);
+		return NULL;
+	}
+	uv_timer_init(loop, &s->recheck);
+	s->recheck.data = s;
+	uv_timer_start(&s->recheck, recheck_cb, 10000, 10000);
+	return s;
+}
+
+static void recheck_closed(uv_handle_t *h) { free(h->data); }
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	rconn_free(s->conn);
+	uv_close((uv_handle_t *)&s->recheck, recheck_closed);
+}
+
+bool store_ready(const struct store *s)
+{
+	return rconn_is_up(s->conn) && s->checked && s->status[0] == '\0';
+}
+
+const char *store_status(const struct store *s) { return s->status; }
+
+struct rconn *store_conn(struct store *s) { return s->conn; }

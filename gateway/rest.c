@@ -136,6 +136,8 @@ static enum MHD_Result send_405(struct req *q, const char *allow)
 	return send_body(q, r.status, r.body, r.len, "application/json", &r, allow);
 }
 
+static void timer_cb(uv_timer_t *t);
+
 /* sync.c answered: keep the reply and let MHD call us again. */
 static void on_done(void *arg, struct sync_reply *reply)
 {
@@ -153,6 +155,9 @@ static void on_done(void *arg, struct sync_reply *reply)
 	q->have_reply = true;
 	q->suspended = false;
 	MHD_resume_connection(q->conn);
+	/* MHD picks resumed connections up in its next run: make it soon
+	 * (not from here: this may be inside MHD_run already) */
+	uv_timer_start(&q->r->timer, timer_cb, 0, 0);
 }
 
 static void go_async(struct req *q)

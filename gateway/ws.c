@@ -101,10 +101,11 @@ static void arm_timer(struct ws_sess *ws)
 		when = ws->auth_deadline;
 	else if (ws->who.exp)
 		when = ws->who.exp + ws->w->app->cfg->leeway_s;
+	/* no cancel: lws 4.1 treats LWS_SET_TIMER_USEC_CANCEL as "now" and
+	 * would spin; a timer without a deadline just finds nothing to do */
 	if (when)
-		lws_set_timer_usecs(ws->wsi, (lws_usec_t)((when > now ? when - now : 0) * 1000000 + 1000));
-	else
-		lws_set_timer_usecs(ws->wsi, LWS_SET_TIMER_USEC_CANCEL);
+		lws_set_timer_usecs(ws->wsi,
+				    (lws_usec_t)((when > now ? when - now : 0) * 1000000 + 1000));
 }
 
 /* ---- handshake ---------------------------------------------------------- */

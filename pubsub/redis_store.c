@@ -47,7 +47,7 @@ struct op {
 	int argc;
 	const char *argv[OP_MAXARG];
 	size_t lens[OP_MAXARG];
-	char keys[4][KEYS_MAX];
+	char keys[5][KEYS_MAX];
 	char nums[4][24];
 	char epoch[OFFSET_EPOCH_MAX + 1];
 	char coll[NAMES_COLLECTION_MAX + 1];
@@ -448,8 +448,7 @@ void store_write(struct store *s, const struct store_write_args *a,
 	op_args_copy(o, a->known_epoch);
 	op_args(o, op_num(o, 0, a->min_seq));
 	op_args(o, op_num(o, 1, a->history));
-	keys_format(KEYS_LIVE, a->coll, o->keys[3]);
-	op_args(o, o->keys[3]);
+	op_args(o, op_key(o, 4, KEYS_LIVE));
 	op_script(o, SC_WRITE);
 }
 

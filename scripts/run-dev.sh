@@ -1,0 +1,89 @@
+#!/bin/sh
+# run-dev.sh - what `make run` does after building: a private redis-server
+# (AOF, noeviction) in a temp dir unless SYNCGATE_REDIS_URL is set, then the
+# gateway on 8080/8081 in dev mode with a fresh HS256 secret and a token for
+# "dev" written to build/dev/token. Ctrl-C stops both.
+set -eu
+cd "$(dirname "$0")/.."
+dev=build/dev
+mkdir -p "$dev"
+redis_pid=""
+tmp=""
+
+cleanup() {
+	trap - INT TERM EXIT
+	[ -n "${gw_pid:-}" ] && kill -TERM "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
+	[ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
+	[ -n "$tmp" ] && rm -rf "$tmp"
+	echo "syncgate dev: stopped"
+}
+trap cleanup INT TERM EXIT
+
+if [ -z "${SYNCGATE_REDIS_URL:-}" ]; then
+	port=6390
+	while redis-cli -p "$port" ping >/dev/null 2>&1 || ss -ltn 2>/dev/null | grep -q ":$port "; do
+		port=$((port + 1))
+	done
+	tmp=$(mktemp -d /tmp/syncgate-redis.XXXXXX)
+	redis-server --bind 127.0.0.1 --port "$port" --dir "$tmp" --appendonly yes \
+		--appendfsync everysec --save '' --maxmemory-policy noeviction \
+		--logfile "$tmp/redis.log" --daemonize no &
+	redis_pid=$!
+	i=0
+	until redis-cli -p "$port" ping >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 100 ] && { echo "redis did not start"; exit 1; }
+		sleep 0.05
+	done
+	SYNCGATE_REDIS_URL=redis://127.0.0.1:$port
+	echo "syncgate dev: private redis-server on 127.0.0.1:$port (data in $tmp, AOF everysec)"
+fi
+export SYNCGATE_REDIS_URL
+
+export SYNCGATE_HTTP_PORT=${SYNCGATE_HTTP_PORT:-8080}
+export SYNCGATE_WS_PORT=${SYNCGATE_WS_PORT:-8081}
+export SYNCGATE_AUTH_MODE=${SYNCGATE_AUTH_MODE:-jwt}
+export SYNCGATE_NODE_ID=${SYNCGATE_NODE_ID:-dev}
+export SYNCGATE_WEB_ROOT=${SYNCGATE_WEB_ROOT:-web}
+http="http://127.0.0.1:$SYNCGATE_HTTP_PORT"
+ws="ws://127.0.0.1:$SYNCGATE_WS_PORT/v1/ws"
+
+if [ "$SYNCGATE_AUTH_MODE" = none ]; then
+	cat <<MSG
+
+  ************************************************************
+  *  AUTH IS OFF (SYNCGATE_AUTH_MODE=none): anyone can read  *
+  *  and write every collection. Never expose this setup.    *
+  ************************************************************
+MSG
+	: > "$dev/token"
+	demo="$http/"
+else
+	if [ -z "${SYNCGATE_JWT_SECRET:-}" ]; then
+		SYNCGATE_JWT_SECRET=$(openssl rand -hex 32)
+	fi
+	export SYNCGATE_JWT_SECRET
+	build/syncgate --make-token dev > "$dev/token"
+	chmod 600 "$dev/token"
+	demo="$http/#token=$(cat "$dev/token")"
+fi
+
+cat <<MSG
+
+  syncgate is starting (dev mode)
+    REST + demo : $http/
+    WebSocket   : $ws
+    token (24 h): written to $dev/token  (subject "dev", may read and write everything)
+    demo page   : $demo
+
+  try it (another terminal, in this folder):
+    TOKEN=\$(cat $dev/token)
+    node scripts/ws-tail.mjs todos &
+    curl -s -X PUT $http/v1/collections/todos/docs/a1 -H "Authorization: Bearer \$TOKEN" -d '{"data":{"title":"milk"}}'
+
+  Ctrl-C stops the gateway and the private Redis.
+
+MSG
+build/syncgate &
+gw_pid=$!
+wait "$gw_pid" || true
+gw_pid=""

@@ -1,0 +1,51 @@
+#!/bin/sh
+# test.sh - the whole suite, as `make test` and CI run it:
+#   1. layering check, build with -Werror, normal and ASan+UBSan
+#   2. cmocka unit tests against both builds
+#   3. libFuzzer targets, briefly (FUZZ_SECONDS each, default 10)
+#   4. black-box tests (node --test) against both builds
+# Any failure stops the run with a non-zero exit.
+set -eu
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+san=address,undefined
+sanbuild=build-address-undefined
+fuzz_seconds=${FUZZ_SECONDS:-10}
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "layering and build (normal, then $san)"
+make --no-print-directory check-layering
+make --no-print-directory -j"$jobs" WERROR=-Werror all
+make --no-print-directory -j"$jobs" WERROR=-Werror SANITIZE=$san all
+
+step "unit tests (normal build)"
+make --no-print-directory WERROR=-Werror unit
+step "unit tests ($san build)"
+ASAN_OPTIONS=detect_leaks=1 make --no-print-directory WERROR=-Werror SANITIZE=$san unit
+
+step "fuzz targets (${fuzz_seconds}s each)"
+make --no-print-directory -j"$jobs" fuzz
+for src in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$src" .c)
+	f=build-fuzz/$name
+	corpus=tests/fuzz/corpus/${name#fuzz_}
+	work=$(mktemp -d)
+	if [ -d "$corpus" ]; then cp -r "$corpus"/. "$work"/; fi
+	if ! "$f" -max_total_time="$fuzz_seconds" -timeout=5 -rss_limit_mb=2048 \
+		-artifact_prefix=build-fuzz/ -print_final_stats=1 "$work" \
+		>"build-fuzz/$name.log" 2>&1; then
+		tail -40 "build-fuzz/$name.log"
+		echo "fuzz: $name found a failure (artifact in build-fuzz/)"
+		exit 1
+	fi
+	echo "$name: $(grep -E 'stat::number_of_executed_units' "build-fuzz/$name.log" | awk '{print $2}') inputs, no failure"
+	rm -rf "$work"
+done
+
+cd tests
+step "black-box tests (normal build)"
+SYNCGATE_BIN=../build/syncgate node --test --test-concurrency=2 integration/
+step "black-box tests ($san build)"
+SYNCGATE_BIN=../$sanbuild/syncgate node --test --test-concurrency=2 integration/
+step "all suites passed"

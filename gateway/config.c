@@ -517,6 +517,10 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 		if (!o)
 			return gw_fail(err, GW_EBADREQ, "unknown flag \"%.*s\" (see --help)",
 				       eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (o->flags & F_NOFILE)
+			return gw_fail(err, GW_EBADREQ,
+				       "%s may only come from %s (flags show up in ps)",
+				       o->name, o->env);
 		if (eq)
 			val = eq + 1;
 		else if (i + 1 < argc)

@@ -82,7 +82,7 @@ function assertConsecutive(msgs, afterOffset, label) {
   return `${ep}:${s}`;
 }
 
-async function listAll(gw, coll) {
+async function listAll(gw, coll, onPage = async () => {}) {
   const docs = [];
   let cursor = null;
   let offset = null;
@@ -94,6 +94,7 @@ async function listAll(gw, coll) {
     else assert.equal(r.json.offset, offset, 'every page repeats the first page offset');
     docs.push(...r.json.docs);
     cursor = r.json.cursor;
+    await onPage(page);
     if (!cursor) return { docs, offset };
   }
   throw new Error('list did not end');
@@ -216,7 +217,8 @@ test('since while writes keep arriving: no gap, no duplicate at the seam, across
   let stop = false;
   let written = 0;
   let lastAnswered = 0;
-  const writers = Array.from({ length: 3 }, async (_, w) => {
+  let writers = [];
+  const startWriters = () => Array.from({ length: 3 }, async (_, w) => {
     const gw = w === 1 ? gwB : gwA;
     for (let i = 0; !stop; i++) {
       const a = await putOk(gw, coll, `w${w}-${i % 5}`, { w, i });
@@ -227,9 +229,10 @@ test('since while writes keep arriving: no gap, no duplicate at the seam, across
   try {
     let { c, subscribed } = await subscribe(gwA, coll);
     const start = subscribed.offset;
+    writers = startWriters();
     const all = [];
     let last = start;
-    const ROUNDS = 10;
+    const ROUNDS = 16;
     for (let round = 0; round < ROUNDS; round++) {
       const seen = written;
       // stay connected until some live changes arrived, then drop
@@ -252,6 +255,12 @@ test('since while writes keep arriving: no gap, no duplicate at the seam, across
     const end = assertConsecutive(all, start, 'final');
     assert.equal(seqOf(end), lastAnswered, 'received up to the last write');
     assert.equal(all.length, written);
+    const lastVersion = new Map(); // no per-document version regression
+    for (const m of all) {
+      const v = m.version.admin;
+      assert.ok(v > (lastVersion.get(m.id) || 0), `${m.id} went from ${lastVersion.get(m.id)} to ${v}`);
+      lastVersion.set(m.id, v);
+    }
     assert.equal(c.of('reset').length, 0);
     await c.close();
   } finally {
@@ -276,11 +285,11 @@ test('reset history_trimmed when the log no longer reaches back; list + resubscr
       assert.equal(r.status, 200, r.text);
       alive.delete(id);
     } else {
-      await putOk(gwB, coll, id, { i });
+      await putOk(gwB, coll, id, { round: i });
       alive.add(id);
     }
   }
-  const xlen = Number(await redis.cli('XLEN', `sg:{${coll}}:log`));
+  const xlen = Number(await redis.raw('XLEN', `sg:{${coll}}:log`));
   assert.ok(xlen < 300, `log trimmed (XLEN ${xlen})`);
   const rc = await gwA.req('GET', `/v1/collections/${coll}/changes?since=${encodeURIComponent(old)}`, { token: T });
   assert.equal(rc.status, 200, rc.text);
@@ -295,22 +304,27 @@ test('reset history_trimmed when the log no longer reaches back; list + resubscr
     'no replayed change before the reset');
 
   // reload: list (with writes between pages), then resubscribe with the list's offset
-  const { docs, offset } = await listAll(gwA, coll);
+  const { docs, offset } = await listAll(gwA, coll, async (page) => {
+    if (page === 0) for (let i = 0; i < 3; i++) await putOk(gwB, coll, `t${29 - i}`, { between: i });
+  });
   const state = new Map(docs.map((d) => [d.id, { data: d.data, deleted: d.deleted, version: d.version }]));
   second.c.send({ type: 'unsubscribe', collection: coll });
   await second.c.wait('unsubscribed', { timeout: 10000 });
-  for (let i = 0; i < 12; i++) await putOk(gwB, coll, `t${(i * 5) % 30}`, { after: i });
+  // at most 17 changes after the list offset: history 20 still holds them
+  for (let i = 0; i < 8; i++) await putOk(gwB, coll, `t${(i * 5) % 30}`, { after: i });
   const r = await gwB.req('DELETE', docPath(coll, 't2'), { token: T });
   assert.ok(r.status === 200, r.text);
   const ref = 'again';
   second.c.send({ type: 'subscribe', collection: coll, since: offset, ref });
   await second.c.wait((m) => m.type === 'subscribed' && m.ref === ref, { timeout: 10000 });
-  for (let i = 0; i < 5; i++) await putOk(gwA, coll, `t${i}`, { live: i });
+  for (let i = 0; i < 5; i++) await putOk(gwA, coll, `t${10 + i}`, { live: i });
   const head = (await gwA.req('GET', `/v1/collections/${coll}/changes?since=${encodeURIComponent(offset)}`,
     { token: T })).json;
   assert.equal(head.reset, false, JSON.stringify(head));
-  await waitSeq(second.c, coll, seqOf(head.offset));
-  const since = second.c.of('change', coll).filter((m) => seqOf(m.offset) > seqOf(offset));
+  await second.c.wait((m) => m.type === 'change' && seqOf(m.offset) >= seqOf(head.offset),
+    { timeout: 30000, from: second.c.messages.findIndex((m) => m.ref === ref) });
+  const at = second.c.messages.findIndex((m) => m.type === 'subscribed' && m.ref === ref);
+  const since = second.c.messages.slice(at).filter((m) => m.type === 'change' && m.collection === coll);
   assertConsecutive(since, offset, 'after resubscribe with the list offset');
   for (const m of since) applyChange(state, m);
 
@@ -335,7 +349,7 @@ test('a write that changes nothing publishes nothing', async () => {
   assert.equal(v2.json.applied, true);
   await waitSeq(c, coll, seqOf(v2.json.offset));
   const metaSeq = await redis.cli('HGET', `sg:{${coll}}:meta`, 'seq');
-  const xlen = await redis.cli('XLEN', `sg:{${coll}}:log`);
+  const xlen = await redis.raw('XLEN', `sg:{${coll}}:log`);
   const already = await metric(gwB, 'syncgate_writes_total{result="already_applied"}');
 
   const noops = [
@@ -356,7 +370,7 @@ test('a write that changes nothing publishes nothing', async () => {
   assert.equal(gone.status, 404, gone.text);
 
   assert.equal(await redis.cli('HGET', `sg:{${coll}}:meta`, 'seq'), metaSeq, 'seq did not move');
-  assert.equal(await redis.cli('XLEN', `sg:{${coll}}:log`), xlen, 'nothing logged');
+  assert.equal(await redis.raw('XLEN', `sg:{${coll}}:log`), xlen, 'nothing logged');
   assert.equal(await metric(gwB, 'syncgate_writes_total{result="already_applied"}'), already + 3);
   const marker = await putOk(gwB, coll, 'marker', { m: 1 });
   assert.equal(seqOf(marker.offset), seqOf(v2.json.offset) + 1, 'next write takes the next seq');

@@ -46,15 +46,16 @@ static void finish(struct proc *p)
 	uv_close((uv_handle_t *)&p->tick, NULL);
 	uv_close((uv_handle_t *)&p->sigterm, NULL);
 	uv_close((uv_handle_t *)&p->sigint, NULL);
-	rest_stop(p->rest);
-	p->rest = NULL;
 	/* lws closes every remaining socket (each leaves the hub) */
 	ws_stop(p->ws);
-	/* answers in flight reach the hub as failures, releasing its refs */
+	/* commands in flight fail now: requests waiting on them get their
+	 * answers (MHD must still be running to take them), the hub its refs */
 	store_free(p->app.store);
 	live_free(p->app.live);
 	p->app.store = NULL;
 	p->app.live = NULL;
+	rest_stop(p->rest);
+	p->rest = NULL;
 	log_info("stopped");
 }
 

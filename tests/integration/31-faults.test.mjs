@@ -1,0 +1,371 @@
+// Redis connection faults and graceful shutdown (DESIGN.md sections 5, 9, 10;
+// RELIABILITY.md D07, F01, F02, F06): the pub/sub link killed under writes,
+// Redis hung (SIGSTOP), Redis killed and restarted from its AOF, SIGTERM with
+// open sockets and in-flight writes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import {
+  Redis, Gateway, assertCleanExit, adminToken, seqOf, epochOf, sleep, waitFor,
+} from './lib/harness.mjs';
+
+const T = adminToken();
+
+// ------------------------------------------------------------ helpers
+
+const docPath = (coll, id) => `/v1/collections/${coll}/docs/${encodeURIComponent(id)}`;
+
+function put(gw, coll, id, body) {
+  return gw.req('PUT', docPath(coll, id), { token: T, body });
+}
+
+async function putOk(gw, coll, id, data) {
+  const r = await put(gw, coll, id, { data });
+  assert.ok(r.status === 200 || r.status === 201, `PUT ${coll}/${id}: ${r.status} ${r.text}`);
+  assert.equal(r.json.applied, true, r.text);
+  return r.json;
+}
+
+/** Runs fn; resolves { r, ms }, r null if it took longer than limit ms. */
+async function timed(fn, limit = 8000) {
+  const t0 = Date.now();
+  let timer;
+  const r = await Promise.race([
+    fn(),
+    new Promise((res) => { timer = setTimeout(() => res(null), limit); }),
+  ]);
+  clearTimeout(timer);
+  return { r, ms: Date.now() - t0 };
+}
+
+/** Status of GET /v1/ready, or 0 when it did not answer within 2 s. */
+async function readyStatus(gw) {
+  try {
+    return (await fetch(`${gw.url}/v1/ready`, { signal: AbortSignal.timeout(2000) })).status;
+  } catch {
+    return 0;
+  }
+}
+
+async function subscribe(gw, coll, { since } = {}) {
+  const c = await gw.ws({ token: T });
+  await c.wait('welcome', { timeout: 10000 });
+  const ref = `s-${Math.random().toString(36).slice(2)}`;
+  c.send({ type: 'subscribe', collection: coll, ref, ...(since ? { since } : {}) });
+  const subscribed = await c.wait((m) => (m.type === 'subscribed' || m.type === 'error') && m.ref === ref,
+    { timeout: 10000 });
+  assert.equal(subscribed.type, 'subscribed', `subscribe ${coll}: ${subscribed.__raw}`);
+  return { c, subscribed };
+}
+
+function waitSeq(c, coll, seq, timeout = 30000) {
+  return c.wait((m) => m.type === 'change' && m.collection === coll && seqOf(m.offset) >= seq,
+    { timeout });
+}
+
+function assertConsecutive(msgs, afterOffset, label) {
+  const ep = epochOf(afterOffset);
+  let s = seqOf(afterOffset);
+  msgs.forEach((m, i) => {
+    if (epochOf(m.offset) !== ep || seqOf(m.offset) !== s + 1) {
+      const prev = msgs.slice(Math.max(0, i - 3), i).map((x) => x.offset);
+      assert.fail(`${label}: change #${i} has offset ${m.offset}, expected ${ep}:${s + 1} ` +
+        `(previous: ${prev.join(', ') || afterOffset})`);
+    }
+    s += 1;
+  });
+  return `${ep}:${s}`;
+}
+
+async function metric(gw, name) {
+  const r = await gw.req('GET', '/metrics');
+  const re = new RegExp(`^${name.replace(/[{}"=]/g, (ch) => `\\${ch}`)} (\\S+)$`, 'm');
+  const m = r.text.match(re);
+  assert.ok(m, `metric ${name} missing`);
+  return Number(m[1]);
+}
+
+/** Everything one test starts, so a failing test still stops it all. */
+function scope() {
+  const gws = new Set();
+  const redises = [];
+  return {
+    async redis(opts) {
+      const r = await Redis.start(opts);
+      redises.push(r);
+      return r;
+    },
+    async gw(opts) {
+      const g = await Gateway.start(opts);
+      gws.add(g);
+      return g;
+    },
+    /** SIGTERM, wait, and assert a clean exit (sanitizers included). */
+    async stop(g) {
+      gws.delete(g);
+      assertCleanExit(assert, await g.stop());
+    },
+    async cleanup() {
+      for (const g of gws) await g.kill().catch(() => {});
+      for (const r of redises) {
+        r.signal('SIGCONT');
+        await r.stop().catch(() => {});
+      }
+    },
+  };
+}
+
+function assertUnavailable(r, what) {
+  assert.ok(r, `${what}: no answer (hung)`);
+  assert.equal(r.status, 503, `${what}: ${r.status} ${r.text}`);
+  assert.equal(r.json?.error?.code, 'unavailable', `${what}: ${r.text}`);
+  assert.match(r.headers.get('retry-after') || '', /^\d+$/, `${what}: Retry-After`);
+}
+
+// ------------------------------------------------------------ tests
+
+test('(a) pub/sub link killed repeatedly during writes: every change in order, no gap', async () => {
+  const s = scope();
+  try {
+    const redis = await s.redis();
+    const gwA = await s.gw({ redis, node: 'ps-a' });
+    const gwB = await s.gw({ redis, node: 'ps-b' });
+    const coll = 'pskill';
+    const subs = [];
+    for (const gw of [gwA, gwA, gwB, gwB]) subs.push(await subscribe(gw, coll));
+    const start = subs[0].subscribed.offset;
+    const before = [];
+    for (const gw of [gwA, gwB]) {
+      before.push((await metric(gw, 'syncgate_redis_reconnects_total')) +
+        (await metric(gw, 'syncgate_gap_repairs_total')));
+    }
+
+    let stop = false;
+    const offsets = [];
+    const failed = [];
+    const writers = [0, 1, 2, 3].map(async (w) => {
+      const gw = w % 2 ? gwB : gwA;
+      for (let i = 0; !stop; i++) {
+        const r = await put(gw, coll, `k${w}-${i % 10}`, { data: { w, i } });
+        if (r.status === 200 || r.status === 201) offsets.push(r.json.offset);
+        else failed.push(`${r.status} ${r.text}`);
+        await sleep(3);
+      }
+    });
+    let killed = 0;
+    try {
+      for (let k = 0; k < 10; k++) {
+        await sleep(500 + Math.floor(Math.random() * 300));
+        const out = await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        killed += Number(out.replace(/\D/g, '')) || 0;
+      }
+      await sleep(500);
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+    assert.ok(killed >= 4, `pub/sub connections killed: ${killed}`);
+    assert.deepEqual(failed, [], 'losing the pub/sub link does not stop writes');
+    assert.ok(offsets.length > 100, `writes during the test: ${offsets.length}`);
+    const last = Math.max(...offsets.map(seqOf));
+    assert.equal(last - seqOf(start), offsets.length, 'write answers have no gaps');
+
+    for (const [k, sub] of subs.entries()) {
+      await waitSeq(sub.c, coll, last, 30000);
+      const got = sub.c.of('change', coll);
+      assertConsecutive(got, start, `subscriber ${k}`);
+      assert.equal(got.length, offsets.length, `subscriber ${k}: count`);
+      assert.equal(sub.c.of('reset').length, 0, `subscriber ${k}: no reset`);
+    }
+    for (const [i, gw] of [gwA, gwB].entries()) {
+      const now = (await metric(gw, 'syncgate_redis_reconnects_total')) +
+        (await metric(gw, 'syncgate_gap_repairs_total'));
+      assert.ok(now > before[i], `gateway ${i}: reconnects + gap repairs ${before[i]} -> ${now}`);
+    }
+    await waitFor(async () => (await readyStatus(gwA)) === 200, { timeout: 10000, what: 'ready' });
+    for (const sub of subs) await sub.c.close();
+    await s.stop(gwA);
+    await s.stop(gwB);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('(b) Redis hung (SIGSTOP): 503 + Retry-After within the command timeout; recovers after SIGCONT, no gap', async () => {
+  const s = scope();
+  try {
+    const redis = await s.redis();
+    const gw = await s.gw({ redis, node: 'hung', config: { redis: { timeout_ms: 500 } } });
+    const coll = 'hung';
+    const sub = await subscribe(gw, coll);
+    const acked = [];
+    for (let i = 0; i < 10; i++) acked.push((await putOk(gw, coll, `h${i % 3}`, { i })).offset);
+    await waitSeq(sub.c, coll, seqOf(acked[9]));
+
+    redis.signal('SIGSTOP');
+    const stoppedAt = Date.now();
+    const writes = await Promise.all([0, 1, 2].map((i) => timed(() => put(gw, coll, `h${i}`, { data: { stopped: i } }))));
+    for (const [i, w] of writes.entries()) {
+      assertUnavailable(w.r, `write ${i} while Redis is hung`);
+      assert.ok(w.ms < 3000, `write ${i} answered after ${w.ms} ms`);
+    }
+    const read = await timed(() => gw.req('GET', docPath(coll, 'h0'), { token: T }));
+    assertUnavailable(read.r, 'read while Redis is hung');
+    assert.ok(read.ms < 3000, `read answered after ${read.ms} ms`);
+    await waitFor(async () => (await readyStatus(gw)) === 503,
+      { timeout: Math.max(500, 3500 - (Date.now() - stoppedAt)), what: 'ready 503 while Redis is hung' });
+    await sleep(1500);
+    const later = await timed(() => put(gw, coll, 'h1', { data: { later: 1 } }));
+    assertUnavailable(later.r, 'write 2 s into the hang');
+    assert.ok(later.ms < 3000, `write answered after ${later.ms} ms`);
+    assert.equal(gw.proc.exitCode, null, 'gateway still running');
+
+    redis.signal('SIGCONT');
+    await gw.waitReady(15000);
+    const after = await putOk(gw, coll, 'h2', { after: 1 });
+    acked.push(after.offset);
+    await waitSeq(sub.c, coll, seqOf(after.offset));
+    const got = sub.c.of('change', coll);
+    // writes answered 503 may still have been run by Redis when it woke up;
+    // whatever happened, the subscriber sees it without a gap
+    assertConsecutive(got, sub.subscribed.offset, 'subscriber');
+    const seen = new Set(got.map((m) => m.offset));
+    for (const o of acked) assert.ok(seen.has(o), `acknowledged ${o} delivered`);
+    assert.equal(sub.c.of('reset').length, 0, 'no reset');
+    await sub.c.close();
+    await s.stop(gw);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('(c) Redis killed and restarted from AOF: 503s meanwhile, then subscribers continue, same epoch, no gap', async () => {
+  const s = scope();
+  try {
+    const redis = await s.redis();
+    const cfg = { redis: { timeout_ms: 500 } };
+    const gwA = await s.gw({ redis, node: 'kill-a', config: cfg });
+    const gwB = await s.gw({ redis, node: 'kill-b', config: cfg });
+    const coll = 'killed';
+    const subs = [await subscribe(gwA, coll), await subscribe(gwA, coll), await subscribe(gwB, coll)];
+    const start = subs[0].subscribed.offset;
+    let last;
+    for (let i = 0; i < 20; i++) last = await putOk(i % 2 ? gwB : gwA, coll, `d${i % 4}`, { i });
+    for (const sub of subs) await waitSeq(sub.c, coll, seqOf(last.offset));
+    const epoch = await redis.raw('HGET', `sg:{${coll}}:meta`, 'epoch');
+    assert.equal(epoch, epochOf(last.offset));
+    await sleep(1500); // appendfsync everysec
+
+    await redis.kill();
+    for (const gw of [gwA, gwB]) {
+      await waitFor(async () => (await readyStatus(gw)) === 503, { timeout: 5000, what: 'ready 503' });
+    }
+    for (const [what, fn] of [
+      ['write', () => put(gwA, coll, 'd0', { data: { down: 1 } })],
+      ['delete', () => gwB.req('DELETE', docPath(coll, 'd1'), { token: T })],
+      ['read', () => gwA.req('GET', docPath(coll, 'd0'), { token: T })],
+      ['list', () => gwB.req('GET', `/v1/collections/${coll}/docs`, { token: T })],
+      ['changes', () => gwA.req('GET', `/v1/collections/${coll}/changes?since=${last.offset}`, { token: T })],
+    ]) {
+      const r = await timed(fn);
+      assertUnavailable(r.r, `${what} while Redis is down`);
+      assert.ok(r.ms < 3000, `${what} answered after ${r.ms} ms`);
+    }
+    await sleep(1500);
+    for (const gw of [gwA, gwB]) {
+      assert.equal(gw.proc.exitCode, null, 'gateway stays up');
+      assert.equal((await gw.req('GET', '/v1/health')).status, 200);
+    }
+
+    await redis.restart();
+    await gwA.waitReady(20000);
+    await gwB.waitReady(20000);
+    const more = [];
+    for (let i = 0; i < 10; i++) more.push(await putOk(i % 2 ? gwA : gwB, coll, `d${i % 4}`, { again: i }));
+    for (const m of more) assert.equal(epochOf(m.offset), epoch, 'epoch unchanged');
+    assert.equal(seqOf(more[0].offset), seqOf(last.offset) + 1, 'nothing lost, nothing skipped');
+    assert.equal(await redis.raw('HGET', `sg:{${coll}}:meta`, 'epoch'), epoch);
+    for (const [k, sub] of subs.entries()) {
+      await waitSeq(sub.c, coll, seqOf(more[9].offset));
+      const got = sub.c.of('change', coll);
+      assertConsecutive(got, start, `subscriber ${k}`);
+      assert.equal(got.length, 30);
+      assert.equal(sub.c.of('reset').length, 0, `subscriber ${k}: no reset`);
+    }
+    for (const sub of subs) await sub.c.close();
+    await s.stop(gwA);
+    await s.stop(gwB);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+/** GET over one kept-alive connection (agent), resolving { status } or { error }. */
+function getVia(agent, gw, p) {
+  return new Promise((resolve) => {
+    const req = http.get(`${gw.url}${p}`, { agent, timeout: 3000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ error: e.message }));
+  });
+}
+
+test('(h) SIGTERM with open sockets and in-flight writes: ready 503, 1001 closes, writes complete, exit 0 in 10 s', async () => {
+  const s = scope();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const redis = await s.redis();
+    const gw = await s.gw({
+      redis, node: 'term', config: { redis: { timeout_ms: 6000, heartbeat_ms: 3000 } },
+    });
+    const coll = 'term';
+    const clients = [];
+    for (let i = 0; i < 30; i++) {
+      if (i % 2) clients.push((await subscribe(gw, coll)).c);
+      else {
+        const c = await gw.ws({ token: T });
+        await c.wait('welcome', { timeout: 10000 });
+        clients.push(c);
+      }
+    }
+    assert.equal((await getVia(agent, gw, '/v1/ready')).status, 200, 'ready before SIGTERM');
+
+    // Redis paused: the writes below are in flight inside the gateway at SIGTERM
+    redis.signal('SIGSTOP');
+    const writes = Array.from({ length: 20 }, (_, i) => put(gw, coll, `w${i}`, { data: { i } }));
+    await sleep(1000);
+    const t0 = Date.now();
+    gw.signal('SIGTERM');
+    const ready = await getVia(agent, gw, '/v1/ready');
+    assert.equal(ready.status, 503, `ready right after SIGTERM on a kept-alive connection: ${JSON.stringify(ready)}`);
+    const fresh = await getVia(undefined, gw, '/v1/ready');
+    assert.notEqual(fresh.status, 200, 'no new connection is told ready');
+    await sleep(500);
+    redis.signal('SIGCONT');
+
+    const results = await Promise.all(writes);
+    for (const [i, r] of results.entries()) {
+      assert.ok(r.status === 200 || r.status === 201, `in-flight write ${i}: ${r.status} ${r.text}`);
+    }
+    const closes = await Promise.all(clients.map((c) => Promise.race([c.closed, sleep(12000).then(() => null)])));
+    for (const [i, cl] of closes.entries()) {
+      assert.ok(cl, `socket ${i} not closed`);
+      assert.equal(cl.code, 1001, `socket ${i} close code`);
+    }
+    const exit = await Promise.race([gw.exit, sleep(12000).then(() => null)]);
+    const ms = Date.now() - t0;
+    assert.ok(exit, 'gateway did not exit within 12 s of SIGTERM');
+    assert.ok(ms < 10000, `exit after ${ms} ms`);
+    assertCleanExit(assert, { ...exit, stderr: gw.stderr });
+    assert.match(gw.logs, /draining/);
+    for (const r of results) {
+      const got = await redis.raw('HGET', `sg:{${coll}}:docs`, r.json.id);
+      assert.match(got, new RegExp(`"offset":"${r.json.offset}"`), 'acknowledged write stored');
+    }
+  } finally {
+    agent.destroy();
+    await s.cleanup();
+  }
+});

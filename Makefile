@@ -61,9 +61,12 @@ $(BUILD)/%.o: %.c | $(BUILD)/gen/lua_scripts.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Lua scripts are embedded as C strings; pubsub/lua/embed.sh writes both files.
-$(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h: $(LUA_SRC) pubsub/lua/embed.sh
+# (one rule writes both: the .c depends on the .h so it never runs twice)
+$(BUILD)/gen/lua_scripts.h: $(LUA_SRC) pubsub/lua/embed.sh
 	@mkdir -p $(BUILD)/gen
 	sh pubsub/lua/embed.sh $(BUILD)/gen $(LUA_SRC)
+
+$(BUILD)/gen/lua_scripts.c: $(BUILD)/gen/lua_scripts.h
 
 $(BUILD)/gen/lua_scripts.o: $(BUILD)/gen/lua_scripts.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

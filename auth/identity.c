@@ -48,8 +48,11 @@ int identity_from_token(const struct identity_cfg *cfg, const char *token,
 		rc = acl_perms_copy(&out->perms, cfg->defaults);
 	jwt_claims_release(&cl);
 	if (rc) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err ? err->msg : "");
 		identity_release(out);
-		return gw_fail(err, GW_EUNAUTH, "invalid sync claim: %s", err ? err->msg : "");
+		return gw_fail(err, GW_EUNAUTH, "invalid sync claim: %s", why);
 	}
 	return 0;
 }

@@ -375,10 +375,15 @@ static int load_file(struct config *c, const char *path, struct gw_error *err)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < 16 * MIB)
 		sbuf_add(&sb, buf, n);
 	fclose(f);
-	root = jsonx_parse(sb.buf ? sb.buf : "", sb.len, 64, err);
-	sbuf_release(&sb);
-	if (!root)
-		return gw_fail(err, GW_EBADREQ, "config file %s: %s", path, err->msg);
+	{
+		struct gw_error perr = {0, ""};
+
+		root = jsonx_parse(sb.buf ? sb.buf : "", sb.len, 64, &perr);
+		sbuf_release(&sb);
+		if (!root)
+			return gw_fail(err, GW_EBADREQ, "config file %s: %s", path,
+				       perr.msg);
+	}
 	if (!json_is_object(root))
 		rc = gw_fail(err, GW_EBADREQ, "config file %s: not a JSON object", path);
 	else
@@ -473,7 +478,9 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			*action = CONFIG_HELP;
 			return 0;
-		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+		} else if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc)
+				return gw_fail(err, GW_EBADREQ, "flag --config needs a value");
 			file = argv[++i];
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
 			file = argv[i] + 9;

@@ -200,6 +200,8 @@ static void sub_fetch(struct hub *h, struct hub_sub *sub)
 		  sub_ref(sub));
 }
 
+static void coll_meta(struct hub *h, struct hub_coll *c);
+
 /* The collection is synced: a subscription starts (subscribed message,
  * then replay, a since check or a reset). */
 static void sub_start(struct hub *h, struct hub_sub *sub)
@@ -215,6 +217,10 @@ static void sub_start(struct hub *h, struct hub_sub *sub)
 		return;
 	if (strcmp(sub->since.epoch, c->epoch) != 0) {
 		send_reset(sub, "epoch_changed");
+		/* the client may know a newer epoch than this hub (rotated by
+		 * another gateway, nothing written since): re-read the head, or
+		 * each reload-and-resubscribe would get this stale reset again */
+		coll_meta(h, c);
 	} else if (sub->since.seq < c->head) {
 		sub->pos = sub->since.seq;
 		sub->state = S_REPLAY;
@@ -363,8 +369,16 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 	sub->busy = false;
 	if (sub->state != S_CHECK)
 		return;
-	if (rc == 0 && (strcmp(epoch, c->epoch) != 0 || sub->since.seq > seq)) {
+	if (rc) {
+		/* since could not be verified: never follow from an offset
+		 * Redis may have lost (as for a failed replay read) */
+		send_reset(sub, "history_trimmed");
+		return;
+	}
+	if (strcmp(epoch, c->epoch) != 0 || sub->since.seq > seq) {
 		send_reset(sub, "epoch_changed");
+		if (strcmp(epoch, c->epoch) != 0)
+			coll_meta(h, c); /* this hub's epoch is stale: learn */
 		return;
 	}
 	/* head may have passed since meanwhile: then replay the difference */
@@ -390,6 +404,12 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 	for (size_t i = 0; i < n && sub->pos < sub->coll->head; i++) {
 		if (e[i].seq != sub->pos + 1)
 			continue;
+		/* a batch can exceed the whole queue limit (500 changes of a
+		 * few KiB): stop at half and let sub_fetch pause until
+		 * hub_session_drained, instead of closing a reader that keeps
+		 * up with 4008; the rest is read again from pos + 1 */
+		if (sub->sess->qbytes > sub->sess->qlimit / 2)
+			break;
 		if (session_enqueue_take(sub->sess, proto_change(e[i].doc, e[i].len)))
 			return; /* the session is closing */
 		metrics.changes_delivered++;
@@ -580,9 +600,17 @@ void hub_on_live(struct hub *h, const char *coll, const char *doc, size_t len)
 		return;
 	if (c->state != C_LIVE) {
 		/* syncing or repairing: the log will provide it */
-		if (!c->epoch[0] || strcmp(off.epoch, c->epoch) == 0) {
+		if (!c->epoch[0]) {
+			/* the first head read's answer sets target afresh and
+			 * may predate this message: read the head once more */
+			c->resync = true;
+		} else if (strcmp(off.epoch, c->epoch) == 0) {
 			if (off.seq > c->target)
 				c->target = off.seq;
+			/* seen is seen: if Redis later shows less, the tail was
+			 * lost (rotate), not trimmed */
+			if (off.seq > c->max_seen)
+				c->max_seen = off.seq;
 		} else {
 			c->resync = true;
 		}

@@ -39,20 +39,38 @@ int jsonx_depth(const char *buf, size_t len, int limit)
 	return max;
 }
 
+/* Keeps printable ASCII of a parser message: jansson quotes input bytes
+ * and may cut a UTF-8 sequence, and the message goes into JSON answers. */
+static void ascii_only(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 json_t *jsonx_parse(const char *buf, size_t len, int max_depth,
 		    struct gw_error *err)
 {
 	json_error_t jerr;
 	json_t *v;
 
+	/* raw NUL never belongs in JSON text; jansson stops at it in some
+	 * positions instead of failing */
+	if (memchr(buf, '\0', len)) {
+		gw_fail(err, GW_EBADREQ, "invalid JSON: NUL byte at position %zu",
+			(size_t)((const char *)memchr(buf, '\0', len) - buf));
+		return NULL;
+	}
 	if (jsonx_depth(buf, len, max_depth) > max_depth) {
 		gw_fail(err, GW_EBADREQ, "JSON nested deeper than %d", max_depth);
 		return NULL;
 	}
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (!v)
+	if (!v) {
+		ascii_only(jerr.text);
 		gw_fail(err, GW_EBADREQ, "invalid JSON: %s at position %d",
 			jerr.text, jerr.position);
+	}
 	return v;
 }
 

@@ -614,13 +614,13 @@ struct rest *rest_start(struct app *app)
 	r->d = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		(uint16_t)app->cfg->http_port, NULL, NULL, on_request, r,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->http_timeout_s,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_max,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_END);
 	if (!r->d) {

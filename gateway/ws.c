@@ -64,10 +64,13 @@ static void sess_kill(struct session *s)
 {
 	struct ws_sess *ws = (struct ws_sess *)(void *)s;
 
-	/* the close frame goes out from WRITEABLE; a choked socket that
-	 * never becomes writable is dropped by this timeout */
+	/* The close frame goes out once the socket can take it: WRITEABLE then
+	 * arms the timer, whose callback closes (lws 4.1 sends the close frame
+	 * when a timer or receive callback returns -1, but drops the socket
+	 * without one when WRITEABLE does). A peer that never reads again is
+	 * dropped by the timeout without a close frame. */
 	lws_callback_on_writable(ws->wsi);
-	lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, 5);
+	lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, 10);
 }
 
 static const struct session_ops sess_ops = {sess_wake, sess_kill};
@@ -381,8 +384,10 @@ static int on_writeable(struct ws_sess *ws)
 	struct session *s = &ws->s;
 	int n = 0;
 
-	if (s->close_code)
-		return close_now(ws, s->close_code, s->close_reason);
+	if (s->close_code) {
+		lws_set_timer_usecs(wsi, 1); /* on_timer closes (see sess_kill) */
+		return 0;
+	}
 	while (n < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi)) {
 		struct msg *m = session_peek(s);
 
@@ -404,6 +409,8 @@ static int on_timer(struct ws_sess *ws)
 {
 	int64_t now = now_s();
 
+	if (ws->s.close_code)
+		return close_now(ws, ws->s.close_code, ws->s.close_reason);
 	if (!ws->authed) {
 		if (now >= ws->auth_deadline)
 			return close_now(ws, 1008, "no auth message in time");

@@ -409,11 +409,20 @@ int config_parse_redis_url(struct config *c, const char *url,
 	free(c->redis_password);
 	c->redis_password = NULL;
 	at = strrchr(p, '@');
+	free(c->redis_user);
+	c->redis_user = NULL;
 	if (at) {
+		/* [user]:password@ - a userinfo without ':' is ambiguous */
 		const char *pw = memchr(p, ':', (size_t)(at - p));
 
-		if (pw && at > pw + 1 &&
-		    !(c->redis_password = strndup(pw + 1, (size_t)(at - pw - 1))))
+		if (!pw || (pw > p && at == pw + 1) ||
+		    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") <
+			    (size_t)(pw - p))
+			return gw_fail(err, GW_EBADREQ,
+				       "redis_url: credentials must be :password@ or user:password@");
+		if ((at > pw + 1 &&
+		     !(c->redis_password = strndup(pw + 1, (size_t)(at - pw - 1)))) ||
+		    (pw > p && !(c->redis_user = strndup(p, (size_t)(pw - p)))))
 			return gw_fail(err, GW_ENOMEM, "out of memory");
 		p = at + 1;
 	}
@@ -566,6 +575,7 @@ void config_release(struct config *c)
 	if (c->redis_password)
 		memset(c->redis_password, 0, strlen(c->redis_password));
 	free(c->redis_password);
+	free(c->redis_user);
 	free(c->redis_host);
 	free(c->config_file);
 	memset(c, 0, sizeof(*c));
@@ -622,8 +632,11 @@ void config_print(const struct config *c, FILE *out)
 
 			if ((o->flags & F_SECRET) && v && *v) {
 				if (strcmp(o->name, "redis_url") == 0 && c->redis_password) {
-					sbuf_addf(&sb, "\"redis://:***@%s:%d/%d\"",
-						  c->redis_host, c->redis_port, c->redis_db);
+					sbuf_adds(&sb, "\"redis://");
+					if (c->redis_user) /* [A-Za-z0-9_.-] only */
+						sbuf_adds(&sb, c->redis_user);
+					sbuf_addf(&sb, ":***@%s:%d/%d\"", c->redis_host,
+						  c->redis_port, c->redis_db);
 					continue;
 				}
 				if (strcmp(o->name, "redis_url") != 0) {

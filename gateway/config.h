@@ -72,6 +72,7 @@ struct config {
 	char *redis_host;
 	int redis_port;
 	char *redis_password;
+	char *redis_user;           /* Redis 6 ACL user, or NULL */
 	int redis_db;
 	/* set by --config */
 	char *config_file;
@@ -104,7 +105,8 @@ void config_print(const struct config *cfg, FILE *out);
  * default history. */
 const struct coll_policy *config_policy(const struct config *cfg,
 					const char *collection);
-/* Parses redis://[:password@]host[:port][/db] into cfg's redis_* fields. */
+/* Parses redis://[[user]:password@]host[:port][/db] into cfg's redis_*
+ * fields. */
 int config_parse_redis_url(struct config *cfg, const char *url,
 			   struct gw_error *err);
 

@@ -178,6 +178,7 @@ static int start(struct proc *p)
 	ro.host = c->redis_host;
 	ro.port = c->redis_port;
 	ro.password = c->redis_password;
+	ro.user = c->redis_user;
 	ro.db = c->redis_db;
 	ro.timeout_ms = c->redis_timeout_ms;
 	ro.connect_timeout_ms = c->redis_connect_timeout_ms;

@@ -36,7 +36,7 @@ struct rpoll {
 struct rconn {
 	uv_loop_t *loop;
 	struct rconn_opts o;
-	char *host, *password;
+	char *host, *password, *user;
 	redisAsyncContext *ac; /* NULL while down */
 	bool connected;        /* TCP connected and AUTH/SELECT sent */
 	bool freeing;
@@ -337,7 +337,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	c->attempt = 0;
 	uv_timer_stop(&c->timer);
 	redisEnableKeepAlive((redisContext *)(uintptr_t)&ac->c);
-	if (c->password) {
+	if (c->password && c->user) {
+		const char *argv[3] = {"AUTH", c->user, c->password};
+		size_t lens[3] = {4, strlen(c->user), strlen(c->password)};
+
+		rconn_command(c, auth_cb, (void *)(uintptr_t)"AUTH", 3, argv, lens);
+	} else if (c->password) {
 		const char *argv[2] = {"AUTH", c->password};
 		size_t lens[2] = {4, strlen(c->password)};
 
@@ -424,14 +429,18 @@ struct rconn *rconn_new(uv_loop_t *loop, const struct rconn_opts *opts)
 	c->o = *opts;
 	c->host = strdup(opts->host);
 	c->password = opts->password && *opts->password ? strdup(opts->password) : NULL;
-	if (!c->host || (opts->password && *opts->password && !c->password)) {
+	c->user = opts->user && *opts->user ? strdup(opts->user) : NULL;
+	if (!c->host || (opts->password && *opts->password && !c->password) ||
+	    (opts->user && *opts->user && !c->user)) {
 		free(c->host);
 		free(c->password);
+		free(c->user);
 		free(c);
 		return NULL;
 	}
 	c->o.host = c->host;
 	c->o.password = c->password;
+	c->o.user = c->user;
 	uv_timer_init(loop, &c->timer);
 	uv_timer_init(loop, &c->retry);
 	uv_timer_init(loop, &c->defer);
@@ -452,6 +461,7 @@ static void handle_closed(uv_handle_t *h)
 			memset(c->password, 0, strlen(c->password));
 			free(c->password);
 		}
+		free(c->user);
 		free(c->host);
 		free(c);
 	}

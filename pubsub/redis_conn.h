@@ -29,6 +29,7 @@ struct rconn_opts {
 	const char *host;     /* copied */
 	int port;
 	const char *password; /* copied; NULL for none */
+	const char *user;     /* copied; NULL: AUTH password only */
 	int db;
 	int timeout_ms;       /* per command */
 	int connect_timeout_ms;

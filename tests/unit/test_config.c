@@ -567,6 +567,9 @@ static const struct {
 	BAD("redis://h:65536"), BAD("redis://h:"), BAD("redis://h:12ab"),
 	BAD("redis://h/abc"), BAD("redis://h/-1"), BAD("redis://h/1001"),
 	BAD("redis://h/1x"),
+	/* userinfo without ':' is ambiguous; a user needs a password; users
+	 * are [A-Za-z0-9_.-] (they are printed by --print-config) */
+	BAD("redis://secret@h"), BAD("redis://bob:@h"), BAD("redis://b\"b:pw@h"),
 #undef BAD
 };
 
@@ -593,6 +596,10 @@ static void test_redis_url(void **state)
 						    url_rows[i].password);
 			else
 				assert_null(c.redis_password);
+			if (strncmp(url_rows[i].url, "redis://user:", 13) == 0)
+				assert_string_equal(c.redis_user, "user");
+			else
+				assert_null(c.redis_user);
 		}
 		config_release(&c);
 	}

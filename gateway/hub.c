@@ -59,6 +59,7 @@ struct hub_sub {
 	bool busy;    /* a backend call for this subscription is in flight */
 	bool paused;  /* replay waits for the session queue to drain */
 	enum sub_state state;
+	int64_t retry_at;       /* a failed read is retried at this hub_tick */
 	struct hub_coll *coll;  /* borrowed; valid while !dead */
 	struct session *sess;   /* borrowed; valid while !dead */
 	struct hub_sub *cprev, *cnext, *snext, *sprev;
@@ -144,6 +145,7 @@ static void send_reset(struct hub_sub *sub, const char *reason)
 	sub->pos = sub->coll->head;
 	sub->state = S_LIVE;
 	sub->paused = false;
+	sub->retry_at = 0;
 	metrics.resets_sent++;
 	session_enqueue_take(sub->sess, proto_reset(sub->coll->name, reason, off));
 }
@@ -370,9 +372,9 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 	if (sub->state != S_CHECK)
 		return;
 	if (rc) {
-		/* since could not be verified: never follow from an offset
-		 * Redis may have lost (as for a failed replay read) */
-		send_reset(sub, "history_trimmed");
+		/* since is not verified yet: deliver nothing, ask again later
+		 * (never follow an offset Redis may have lost) */
+		sub->retry_at = h->now_ms + 1000;
 		return;
 	}
 	if (strcmp(epoch, c->epoch) != 0 || sub->since.seq > seq) {
@@ -394,7 +396,8 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 	if (sub->state != S_REPLAY)
 		return;
 	if (rc) {
-		send_reset(sub, "history_trimmed");
+		/* Redis failed (not the log): read again later */
+		sub->retry_at = h->now_ms + 1000;
 		return;
 	}
 	if (n == 0 || e[0].seq > sub->pos + 1) {
@@ -715,6 +718,17 @@ void hub_tick(struct hub *h, int64_t now_ms)
 		if (c->state == C_RETRY && now_ms >= c->retry_at) {
 			c->state = C_SYNCING;
 			coll_meta(h, c);
+		}
+		for (struct hub_sub *s = c->subs; s; s = s->cnext) {
+			if (!s->retry_at || now_ms < s->retry_at || s->busy)
+				continue;
+			s->retry_at = 0;
+			if (s->state == S_REPLAY) {
+				sub_fetch(h, s);
+			} else if (s->state == S_CHECK) {
+				s->busy = true;
+				h->be.meta(h->be.ctx, c->name, sub_ref(s));
+			}
 		}
 		if (c->state == C_IDLE && !c->busy)
 			idle++;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "log.h"
 #include "map.h"
 #include "metrics.h"
 #include "proto.h"
@@ -135,6 +136,8 @@ static void offset_of(const struct hub_coll *c, uint64_t seq, char *buf)
 	offset_format(c->epoch, seq, buf);
 }
 
+static void sub_remove(struct hub *h, struct hub_sub *sub);
+
 /* ---- sending ---------------------------------------------------------- */
 
 static void send_reset(struct hub_sub *sub, const char *reason)
@@ -236,6 +239,24 @@ static void sub_start(struct hub *h, struct hub_sub *sub)
 	}
 }
 
+/* The first head read failed: subscribers waiting for it get an error
+ * (and are removed) rather than silence; they may subscribe again. */
+static void fail_pending(struct hub *h, struct hub_coll *c, int rc)
+{
+	struct hub_sub *s = c->subs, *next;
+
+	for (; s; s = next) {
+		next = s->cnext;
+		if (s->state != S_PENDING)
+			continue;
+		session_enqueue_take(s->sess,
+				     proto_error(gw_err_code(rc),
+						 "cannot read the collection now; subscribe again later",
+						 s->ref));
+		sub_remove(h, s);
+	}
+}
+
 static void start_pending(struct hub *h, struct hub_coll *c)
 {
 	for (struct hub_sub *s = c->subs; s; s = s->cnext)
@@ -301,6 +322,10 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 			c->state = C_RETRY;
 			c->retry_at = h->now_ms + 1000;
 		}
+		/* a broken collection (keys of the wrong type) will not heal by
+		 * itself: tell the waiting subscribers; Redis being away will */
+		if (!c->synced && rc == GW_EINTERNAL)
+			fail_pending(h, c, rc);
 		return;
 	}
 	if (c->epoch[0] && strcmp(c->epoch, epoch) == 0 && seq < c->max_seen) {
@@ -312,6 +337,12 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 	if (strcmp(c->epoch, epoch) != 0) {
 		bool had = c->epoch[0] != '\0';
 
+		if (had && c->state != C_IDLE) {
+			metrics.epoch_changes++;
+			log_warn("collection \"%s\": epoch %s -> %s (Redis lost or "
+				 "replaced its change log); subscribers reset", c->name,
+				 c->epoch, epoch);
+		}
 		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
 		c->head = c->max_seen = c->target = seq;
 		if (had && c->state != C_IDLE)

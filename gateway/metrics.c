@@ -62,6 +62,10 @@ void metrics_render(struct sbuf *sb)
 	metric(sb, "syncgate_epoch_rotations_total", "counter",
 	       "Collections given a new epoch after a lost log tail.",
 	       (long long)metrics.epoch_rotations);
+	metric(sb, "syncgate_epoch_changes_total", "counter",
+	       "Live collections found with a new epoch (lost or replaced log); "
+	       "their subscribers were reset.",
+	       (long long)metrics.epoch_changes);
 	metric(sb, "syncgate_redis_reconnects_total", "counter",
 	       "Redis connections re-established.",
 	       (long long)metrics.redis_reconnects);

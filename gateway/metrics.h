@@ -30,6 +30,7 @@ struct metrics {
 	uint64_t gap_repairs;
 	uint64_t resets_sent;
 	uint64_t epoch_rotations;
+	uint64_t epoch_changes;
 	uint64_t redis_reconnects;
 	uint64_t http_requests;
 	int redis_cmd_up;

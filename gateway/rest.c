@@ -36,6 +36,8 @@ struct rest {
 	unsigned inflight;
 	uint64_t next_id;
 	bool closing;
+	bool in_run;   /* inside MHD_run */
+	bool kick;     /* a connection was resumed: run MHD again */
 };
 
 struct req {
@@ -155,9 +157,12 @@ static void on_done(void *arg, struct sync_reply *reply)
 	q->have_reply = true;
 	q->suspended = false;
 	MHD_resume_connection(q->conn);
-	/* MHD picks resumed connections up in its next run: make it soon
-	 * (not from here: this may be inside MHD_run already) */
-	uv_timer_start(&q->r->timer, timer_cb, 0, 0);
+	/* MHD picks resumed connections up in its next run, and in epoll mode
+	 * nothing wakes it for that: run it again now (after the current run
+	 * when we are inside one, e.g. an answer that needed no Redis) */
+	q->r->kick = true;
+	if (!q->r->in_run)
+		uv_timer_start(&q->r->timer, timer_cb, 0, 0);
 }
 
 static void go_async(struct req *q)
@@ -587,8 +592,17 @@ static void run_mhd(struct rest *r)
 
 	if (!r->d)
 		return;
-	MHD_run(r->d);
-	if (MHD_get_timeout(r->d, &ms) == MHD_YES)
+	r->in_run = true;
+	for (int i = 0; i < 16; i++) {
+		r->kick = false;
+		MHD_run(r->d);
+		if (!r->kick)
+			break;
+	}
+	r->in_run = false;
+	if (r->kick)
+		uv_timer_start(&r->timer, timer_cb, 0, 0);
+	else if (MHD_get_timeout(r->d, &ms) == MHD_YES)
 		uv_timer_start(&r->timer, timer_cb, ms, 0);
 	else
 		uv_timer_stop(&r->timer);

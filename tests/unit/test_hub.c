@@ -229,6 +229,38 @@ static void test_failed_reads_retry(void **state)
 	expect_empty(a);
 }
 
+/* A collection whose keys have the wrong type (the head read fails with
+ * GW_EINTERNAL) answers a waiting subscriber with an error instead of
+ * silence, and drops the subscription; transient failures retry instead
+ * (test_failed_reads_retry). */
+static void test_broken_collection_errors(void **state)
+{
+	struct client *a = client(0);
+	struct call c;
+	json_t *j;
+
+	(void)state;
+	csub(a, "broken", NULL, "\"r1\"");
+	take_answer(K_OPEN, "broken");
+	c = take(K_META, "broken");
+	hub_on_meta(sim.h, "broken", c.sub, GW_EINTERNAL, NULL, 0);
+	CHECK();
+	j = next_json(a);
+	expect_type(j, "error");
+	assert_string_equal(jstr(j, "code"), "internal");
+	assert_string_equal(jstr(j, "ref"), "r1");
+	json_decref(j);
+	expect_empty(a);
+	assert_int_equal(a->s.nsubs, 0);
+	assert_int_equal(calls(K_CLOSE, "broken"), 1);
+	take(K_CLOSE, "broken");
+	/* the socket may subscribe again later */
+	csub(a, "broken", NULL, NULL);
+	take_answer(K_OPEN, "broken");
+	take_answer(K_META, "broken");
+	expect_subscribed(a, repoch("broken"), 0, NULL);
+}
+
 static void test_unsubscribe_and_gone(void **state)
 {
 	struct client *a, *b = client(1);
@@ -580,6 +612,7 @@ int main(void)
 		T(test_repair_log_trimmed),
 		T(test_sub_lost_reopen),
 		T(test_failed_reads_retry),
+		T(test_broken_collection_errors),
 		T(test_unsubscribe_and_gone),
 		T(test_answers_for_dead_subs),
 		T(test_slow_consumer),

@@ -507,8 +507,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)r->app->cfg->body_max)
-			return send_error(q, GW_ETOOBIG, "request body too large");
+		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)r->app->cfg->body_max) {
+			/* a client still sending would miss an early answer (its
+			 * socket gets reset): read and drop the body, answer after;
+			 * past DISCARD_MAX answer now and close */
+			if (strtoull(cl, NULL, 10) > DISCARD_MAX)
+				return send_error(q, GW_ETOOBIG, "request body too large");
+			q->too_big = true;
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -561,6 +567,45 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	identity_release(&q->who);
 	sbuf_release(&q->body);
 	free(q);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decoding for the path and query arguments, except that "%00"
+ * stays as it is: a decoded NUL would cut names and values short in C
+ * strings ("docs/a%00" must not address "docs/a"); kept literal, the '%'
+ * fails name validation instead.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	const char *r = s;
+
+	GW_UNUSED(cls);
+	GW_UNUSED(conn);
+	while (*r) {
+		int hi, lo;
+
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -635,6 +680,7 @@ struct rest *rest_start(struct app *app)
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, r,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_END);
 	if (!r->d) {

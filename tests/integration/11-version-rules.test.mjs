@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis, Gateway, assertCleanExit, token, sleep } from './lib/harness.mjs';
-import { assertError, readLog, docFields, seqOf, epochOf } from './lib/rest-helpers.mjs';
+import { assertError, readLog, docFields, seqOf, epochOf, request } from './lib/rest-helpers.mjs';
 
 const TOK = token('u', { sync: { read: ['*'], write: ['*'] } });
 const A = 'u:a';
@@ -54,14 +54,14 @@ class Coll {
   path(id) { return `/v1/collections/${this.name}/docs/${id}`; }
 
   write(id, { method = 'PUT', body, headers } = {}) {
-    return this.gw.req(method, this.path(id), { token: TOK, body, headers });
+    return request(this.gw, method, this.path(id), { token: TOK, body, headers });
   }
 
-  get(id) { return this.gw.req('GET', `${this.path(id)}?include_deleted=true`, { token: TOK }); }
+  get(id) { return request(this.gw, 'GET', `${this.path(id)}?include_deleted=true`, { token: TOK }); }
 
   /** The log grew by exactly these answers (documents), with consecutive seqs. */
   async expectLog(answers, what = '') {
-    const r = await this.gw.req('GET', `/v1/collections/${this.name}/changes?since=${this.head}`, { token: TOK });
+    const r = await request(this.gw, 'GET', `/v1/collections/${this.name}/changes?since=${this.head}`, { token: TOK });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.reset, false, r.text);
     assert.equal(r.json.changes.length, answers.length,
@@ -262,7 +262,7 @@ CASES.forEach((c, i) => {
         assert.equal(r.json.offset, last.offset, 'unchanged document keeps its offset');
         await coll.expectLog([], 'write that changes nothing');
       }
-      const plain = await gw.req('GET', coll.path(id), { token: TOK });
+      const plain = await request(gw, 'GET', coll.path(id), { token: TOK });
       assert.equal(plain.status, r.json.deleted ? 404 : 200, 'tombstones are 404 without include_deleted');
     }
     await coll.checkWs();
@@ -334,7 +334,7 @@ test('If-Match: the GET ETag applies; stale 412; with a body version 400', async
   const c = await coll.write('d', { body: { data: 1, actor: A } });
   assert.equal(c.status, 201);
   await coll.expectLog([c.json]);
-  const g = await gw.req('GET', coll.path('d'), { token: TOK });
+  const g = await request(gw, 'GET', coll.path('d'), { token: TOK });
   const e1 = g.headers.get('etag');
   assert.equal(e1, c.headers.get('etag'));
   assert.match(e1, /^"[0-9a-f]{32}"$/);
@@ -383,7 +383,7 @@ test('If-Match: the GET ETag applies; stale 412; with a body version 400', async
   assert.equal(d.json.applied, true);
   assert.deepEqual(d.json.version, { [A]: 2, [B]: 1, u: 1 });
   await coll.expectLog([d.json]);
-  assert.equal((await gw.req('GET', coll.path('d'), { token: TOK })).status, 404);
+  assert.equal((await request(gw, 'GET', coll.path('d'), { token: TOK })).status, 404);
   await coll.checkWs();
 });
 

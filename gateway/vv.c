@@ -162,20 +162,28 @@ void vv_dump(const struct vv *v, struct sbuf *sb)
 	sbuf_addc(sb, '}');
 }
 
+/*
+ * Walks two sorted vectors side by side: returns <0 when a's entry i comes
+ * first (absent from b), >0 when b's entry j does, 0 when both name the
+ * same actor. Only called while i < a->n or j < b->n.
+ */
+static int side(const struct vv *a, size_t i, const struct vv *b, size_t j)
+{
+	if (i == a->n)
+		return 1;
+	if (j == b->n)
+		return -1;
+	return strcmp(a->e[i].actor, b->e[j].actor);
+}
+
 enum vv_order vv_compare(const struct vv *a, const struct vv *b)
 {
 	bool a_gt = false, b_gt = false;
 	size_t i = 0, j = 0;
 
 	while (i < a->n || j < b->n) {
-		int c;
+		int c = side(a, i, b, j);
 
-		if (i == a->n)
-			c = 1;
-		else if (j == b->n)
-			c = -1;
-		else
-			c = strcmp(a->e[i].actor, b->e[j].actor);
 		if (c < 0) {            /* only in a */
 			a_gt = true;
 			i++;
@@ -208,14 +216,8 @@ int vv_merge(const struct vv *a, const struct vv *b, struct vv *out)
 	if (reserve(out, a->n + b->n))
 		return GW_ENOMEM;
 	while (i < a->n || j < b->n) {
-		int c;
+		int c = side(a, i, b, j);
 
-		if (i == a->n)
-			c = 1;
-		else if (j == b->n)
-			c = -1;
-		else
-			c = strcmp(a->e[i].actor, b->e[j].actor);
 		if (c < 0) {
 			out->e[out->n++] = a->e[i++];
 		} else if (c > 0) {

@@ -2,7 +2,14 @@
 // C concurrent HTTP clients; reports the time from the first write sent to
 // the last change delivered, write throughput and latency percentiles, and
 // checks that every change arrived once and in order.
+import { readFileSync } from 'node:fs';
 import { Redis, Gateway, adminToken, seqOf } from '../tests/integration/lib/harness.mjs';
+
+/** CPU seconds (user + system) a process has used. */
+const cpu = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 
 const N = Number(process.env.N || 10000);
 const C = Number(process.env.C || 32);
@@ -26,6 +33,8 @@ const done = new Promise((resolve) => {
     }
   });
 });
+const gwCpu0 = cpu(gw.proc.pid);
+const redisCpu0 = cpu(redis.proc.pid);
 const t0 = performance.now();
 async function writer() {
   for (;;) {
@@ -45,6 +54,8 @@ async function writer() {
 await Promise.all(Array.from({ length: C }, writer));
 const tWrites = performance.now();
 await done;
+const gwCpu = cpu(gw.proc.pid) - gwCpu0;
+const redisCpu = cpu(redis.proc.pid) - redisCpu0;
 const changes = sub.of('change');
 for (let k = 0; k < changes.length; k++) {
   if (seqOf(changes[k].offset) !== k + 1) throw new Error(`change ${k}: seq ${seqOf(changes[k].offset)}`);
@@ -59,6 +70,8 @@ console.log(JSON.stringify({
   writes_done_ms: Math.round(tWrites - t0),
   writes_per_s: Math.round((N * 1000) / (tWrites - t0)),
   put_latency_ms: { p50: +pct(lat, 50).toFixed(2), p99: +pct(lat, 99).toFixed(2), max: +lat[lat.length - 1].toFixed(2) },
+  gateway_cpu_us_per_write: Math.round((gwCpu * 1e6) / N),
+  redis_cpu_us_per_write: Math.round((redisCpu * 1e6) / N),
   delivered: changes.length,
   in_order_no_gap: true,
 }));

@@ -45,7 +45,7 @@ static const struct opt opts[] = {
 	 "WebSocket port (path /v1/ws)"},
 	{"redis_url", "SYNCGATE_REDIS_URL", T_STR, O(redis_url),
 	 "redis://127.0.0.1:6379", 0, 0, F_SECRET, NULL,
-	 "redis://[:password@]host[:port][/db]"},
+	 "redis://[[user]:password@]host[:port][/db]"},
 	{"auth.mode", "SYNCGATE_AUTH_MODE", T_STR, O(auth_mode), "jwt", 0, 0, 0,
 	 "jwt|none", "jwt, or none (dev only: everyone may do everything)"},
 	{"auth.jwt_secret", "SYNCGATE_JWT_SECRET", T_STR, O(jwt_secret), "", 0, 0,

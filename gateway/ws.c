@@ -90,8 +90,12 @@ static void send_error(struct ws_sess *ws, int err, const char *message,
 /* Closes from inside this session's own callback. */
 static int close_now(struct ws_sess *ws, int code, const char *reason)
 {
+	size_t len = strlen(reason);
+
+	if (len > 123) /* a close frame carries 2 code bytes + 123 */
+		len = 123;
 	lws_close_reason(ws->wsi, (enum lws_close_status)code,
-			 (unsigned char *)(uintptr_t)reason, strlen(reason));
+			 (unsigned char *)(uintptr_t)reason, len);
 	return -1;
 }
 

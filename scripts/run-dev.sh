@@ -76,7 +76,7 @@ cat <<MSG
     demo page   : $demo
 
   try it (another terminal, in this folder):
-    TOKEN=\$(cat $dev/token)
+    export TOKEN=\$(cat $dev/token)
     node scripts/ws-tail.mjs todos &
     curl -s -X PUT $http/v1/collections/todos/docs/a1 -H "Authorization: Bearer \$TOKEN" -d '{"data":{"title":"milk"}}'
 

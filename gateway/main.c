@@ -208,7 +208,7 @@ static int start(struct proc *p)
 	live_set_hub(p->app.live, p->app.hub);
 	p->rest = rest_start(&p->app);
 	p->ws = p->rest ? ws_start(&p->app) : NULL;
-	return p->rest && p->ws ? 0 : -1;
+	return p->rest && ws_listening(p->ws) ? 0 : -1;
 }
 
 int main(int argc, char **argv)

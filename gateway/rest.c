@@ -681,7 +681,6 @@ struct rest *rest_start(struct app *app)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, r,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_END);
 	if (!r->d) {
 		log_error("cannot listen on %s:%d for HTTP", app->cfg->bind,

@@ -32,6 +32,7 @@ struct ws {
 	unsigned count;
 	uint64_t next_id;
 	lws_retry_bo_t retry;
+	bool listening;
 };
 
 struct ws_sess {
@@ -488,7 +489,8 @@ struct ws *ws_start(struct app *app)
 	loops[0] = app->loop;
 	info.foreign_loops = loops;
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-		       LWS_SERVER_OPTION_DISABLE_IPV6;
+		       LWS_SERVER_OPTION_DISABLE_IPV6 |
+		       LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.port = app->cfg->ws_port;
 	info.iface = app->cfg->bind;
 	info.protocols = protocols;
@@ -502,12 +504,19 @@ struct ws *ws_start(struct app *app)
 	info.pcontext = &w->ctx; /* lws clears it once fully destroyed */
 	w->ctx = lws_create_context(&info);
 	if (!w->ctx) {
-		log_error("cannot listen on %s:%d for WebSockets", app->cfg->bind,
-			  app->cfg->ws_port);
+		log_error("cannot start libwebsockets");
 		free(w);
 		the_ws = NULL;
 		return NULL;
 	}
+	/* an explicit vhost, so that a port in use fails the start instead
+	 * of leaving a context that listens nowhere */
+	if (!lws_create_vhost(w->ctx, &info)) {
+		log_error("cannot listen on %s:%d for WebSockets", app->cfg->bind,
+			  app->cfg->ws_port);
+		return w; /* not listening: ws_listening() is false */
+	}
+	w->listening = true;
 	log_info("websocket listening on %s:%d (path /v1/ws)", app->cfg->bind,
 		 app->cfg->ws_port);
 	return w;
@@ -520,6 +529,8 @@ void ws_close_all(struct ws *w)
 }
 
 unsigned ws_sessions(const struct ws *w) { return w->count; }
+
+bool ws_listening(const struct ws *w) { return w && w->listening; }
 
 void ws_stop(struct ws *w)
 {

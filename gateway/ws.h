@@ -5,12 +5,17 @@
 #ifndef SG_WS_H
 #define SG_WS_H
 
+#include <stdbool.h>
+
 #include "app.h"
 
 struct ws;
 
-/* Creates the lws context and listens on cfg bind:ws_port. NULL on failure. */
+/* Creates the lws context and listens on cfg bind:ws_port. NULL when lws
+ * cannot start; otherwise check ws_listening (a port in use) and stop and
+ * free the object either way. */
 struct ws *ws_start(struct app *app);
+bool ws_listening(const struct ws *w);
 /* Closes every socket with 1001 "gateway shutting down". */
 void ws_close_all(struct ws *w);
 /* Open WebSocket sessions. */

@@ -40,3 +40,26 @@ test('--print-config hides the secret; --help lists every env var', () => {
     assert.match(help, new RegExp(v));
   }
 });
+
+test('a port already in use stops the start (exit 1), the running gateway is untouched', async () => {
+  const { spawn } = await import('node:child_process');
+  const gw = await Gateway.start({ redis, node: 'first' });
+  for (const clash of [{ SYNCGATE_WS_PORT: String(gw.wsPort) }, { SYNCGATE_HTTP_PORT: String(gw.httpPort) }]) {
+    const env = { ...gw.env, ...clash };
+    // a free port for the side that does not clash
+    const { freePort } = await import('./lib/harness.mjs');
+    if (!clash.SYNCGATE_HTTP_PORT) env.SYNCGATE_HTTP_PORT = String(await freePort());
+    if (!clash.SYNCGATE_WS_PORT) env.SYNCGATE_WS_PORT = String(await freePort());
+    const p = spawn(BIN, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    const killer = setTimeout(() => p.kill('SIGKILL'), 10000);
+    const code = await new Promise((r) => p.once('exit', (c) => r(c)));
+    clearTimeout(killer);
+    assert.equal(code, 1, out);
+    assert.match(out, /cannot listen/);
+  }
+  const i = await gw.req('GET', '/v1/info');
+  assert.equal(i.json.node, 'first');
+  assertCleanExit(assert, await gw.stop());
+});

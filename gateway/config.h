@@ -53,6 +53,7 @@ struct config {
 	int64_t queue_max;
 	int json_depth;
 	int http_timeout_s;
+	int http_header_timeout_s;
 	int http_conn_max;
 	int http_conn_per_ip;
 	int ws_conn_max;

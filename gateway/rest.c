@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -27,12 +29,24 @@
 
 #define VERSION "0.1.0"
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
+#define HEADERS_MAX 100               /* more: 431 */
+
+/* One TCP connection, for the header deadline (slowloris): MHD's own
+ * timeout is an idle timeout that every trickled byte resets. */
+struct tconn {
+	struct tconn *prev, *next;
+	struct MHD_Connection *conn;
+	uint64_t deadline;  /* uv_now by which the first request's headers
+			       must be complete; 0 once they are */
+};
 
 struct rest {
 	struct app *app;
 	struct MHD_Daemon *d;
 	uv_poll_t poll;
 	uv_timer_t timer;
+	uv_timer_t sweep;       /* header deadlines, once a second */
+	struct tconn *conns;
 	unsigned inflight;
 	uint64_t next_id;
 	bool closing;
@@ -50,6 +64,7 @@ struct req {
 	bool suspended;   /* waiting for sync.c */
 	bool gone;        /* MHD finished with it while sync.c still runs */
 	bool have_reply;
+	bool close_after; /* answer with Connection: close (framing doubt) */
 	struct sync_reply reply;
 	struct identity who;
 	char coll[NAMES_COLLECTION_MAX + 1];
@@ -74,6 +89,7 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 				 size_t len, const char *ctype,
 				 const struct sync_reply *meta, const char *allow)
 {
+	bool close_after = q->close_after;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -95,6 +111,8 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 	}
 	if (allow)
 		MHD_add_response_header(resp, "Allow", allow);
+	if (close_after)
+		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(q->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	metrics.http_requests++;
@@ -130,6 +148,15 @@ static enum MHD_Result send_json(struct req *q, int status, const char *json)
 	return send_body(q, status, b, strlen(b), "application/json", NULL, NULL);
 }
 
+/* An error answer with a status outside the GW_E* table (431). */
+static enum MHD_Result send_status(struct req *q, int status, const char *msg)
+{
+	struct sync_reply r;
+
+	sync_error(&r, status == 431 ? GW_ETOOBIG : GW_EBADREQ, msg, NULL);
+	return send_body(q, status, r.body, r.len, "application/json", NULL, NULL);
+}
+
 static enum MHD_Result send_405(struct req *q, const char *allow)
 {
 	struct sync_reply r;
@@ -139,6 +166,7 @@ static enum MHD_Result send_405(struct req *q, const char *allow)
 }
 
 static void timer_cb(uv_timer_t *t);
+static void run_mhd(struct rest *r);
 
 /* sync.c answered: keep the reply and let MHD call us again. */
 static void on_done(void *arg, struct sync_reply *reply)
@@ -484,6 +512,10 @@ static enum MHD_Result route(struct req *q, const char *url, const char *method)
 	return do_static(q, url);
 }
 
+static void headers_done(struct rest *r, struct MHD_Connection *conn);
+static int check_headers(struct MHD_Connection *conn, const char *version,
+			 const char **why);
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -492,7 +524,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct rest *r = cls;
 	struct req *q = *con_cls;
 
-	GW_UNUSED(version);
 	if (!q) {
 		const char *cl;
 
@@ -506,6 +537,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(q->method, sizeof(q->method), "%.7s", method);
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
+		headers_done(r, conn);
+		{
+			const char *why = NULL;
+			int status = check_headers(conn, version, &why);
+
+			if (status) {
+				/* the request's framing is in doubt: answer, close */
+				q->close_after = true;
+				return send_status(q, status, why);
+			}
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)r->app->cfg->body_max) {
 			/* a client still sending would miss an early answer (its
@@ -608,6 +650,118 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return (size_t)(w - s);
 }
 
+static enum MHD_Result count_kv(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	int *n = cls;
+
+	GW_UNUSED(kind);
+	GW_UNUSED(value);
+	if (strcasecmp(key, "Content-Length") == 0)
+		n[1]++;
+	if (strcasecmp(key, "Transfer-Encoding") == 0)
+		n[2]++;
+	if (strcasecmp(key, "Host") == 0)
+		n[3]++;
+	n[0]++;
+	return MHD_YES;
+}
+
+/*
+ * Requests whose length or target is ambiguous are refused before any of
+ * them is read (request smuggling shapes, RFC 9112 6.1/6.3, 3.2): both
+ * Content-Length and Transfer-Encoding, several Content-Lengths, several
+ * or (in HTTP/1.1) no Host; and more than HEADERS_MAX header fields.
+ * Returns 0, or the status to answer with *why set.
+ */
+static int check_headers(struct MHD_Connection *conn, const char *version,
+			 const char **why)
+{
+	int n[4] = {0, 0, 0, 0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_kv, n);
+	if (n[0] > HEADERS_MAX) {
+		*why = "too many header fields";
+		return 431;
+	}
+	if (n[1] && n[2]) {
+		*why = "both Content-Length and Transfer-Encoding";
+		return 400;
+	}
+	if (n[1] > 1) {
+		*why = "more than one Content-Length";
+		return 400;
+	}
+	if (n[3] > 1 || (n[3] == 0 && strcmp(version, "HTTP/1.1") == 0)) {
+		*why = "exactly one Host header is required";
+		return 400;
+	}
+	return 0;
+}
+
+/* ---- header deadline (slowloris) ------------------------------------------ */
+
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	struct rest *r = cls;
+	struct tconn *t = *sock_ctx;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return; /* no deadline for this one: MHD's idle timeout only */
+		t->conn = conn;
+		t->deadline = uv_now(r->app->loop) +
+			      (uint64_t)r->app->cfg->http_header_timeout_s * 1000;
+		t->next = r->conns;
+		if (r->conns)
+			r->conns->prev = t;
+		r->conns = t;
+		*sock_ctx = t;
+	} else if (t) {
+		if (t->prev)
+			t->prev->next = t->next;
+		else
+			r->conns = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		free(t);
+		*sock_ctx = NULL;
+	}
+}
+
+static void headers_done(struct rest *r, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tconn *t = ci ? ci->socket_context : NULL;
+
+	GW_UNUSED(r);
+	if (t)
+		t->deadline = 0;
+}
+
+/* Connections still sending their first request's headers past the
+ * deadline are shut down; MHD then notices and closes them. */
+static void sweep_cb(uv_timer_t *tm)
+{
+	struct rest *r = tm->data;
+	uint64_t now = uv_now(r->app->loop);
+
+	for (struct tconn *t = r->conns; t; t = t->next) {
+		const union MHD_ConnectionInfo *ci;
+
+		if (!t->deadline || now < t->deadline)
+			continue;
+		t->deadline = 0;
+		ci = MHD_get_connection_info(t->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+	}
+	run_mhd(r);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -619,8 +773,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- driving MHD from libuv ------------------------------------------------- */
-
-static void run_mhd(struct rest *r);
 
 static void timer_cb(uv_timer_t *t) { run_mhd(t->data); }
 
@@ -681,6 +833,7 @@ struct rest *rest_start(struct app *app)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, r,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_conn, r,
 		MHD_OPTION_END);
 	if (!r->d) {
 		log_error("cannot listen on %s:%d for HTTP", app->cfg->bind,
@@ -691,7 +844,9 @@ struct rest *rest_start(struct app *app)
 	info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_EPOLL_FD);
 	uv_poll_init(app->loop, &r->poll, info->epoll_fd);
 	uv_timer_init(app->loop, &r->timer);
-	r->poll.data = r->timer.data = r;
+	uv_timer_init(app->loop, &r->sweep);
+	r->poll.data = r->timer.data = r->sweep.data = r;
+	uv_timer_start(&r->sweep, sweep_cb, 1000, 1000);
 	uv_poll_start(&r->poll, UV_READABLE, poll_cb);
 	run_mhd(r);
 	log_info("http listening on %s:%d", app->cfg->bind, app->cfg->http_port);
@@ -721,5 +876,6 @@ void rest_stop(struct rest *r)
 	MHD_stop_daemon(r->d);
 	r->d = NULL;
 	uv_close((uv_handle_t *)&r->poll, NULL);
+	uv_close((uv_handle_t *)&r->sweep, NULL);
 	uv_close((uv_handle_t *)&r->timer, closed_cb);
 }

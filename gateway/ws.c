@@ -151,6 +151,22 @@ static const char *handshake_token(struct lws *wsi, char *buf, int len)
 	return lws_get_urlarg_by_name(wsi, "token=", buf, len);
 }
 
+/* 426 with the version we speak (RFC 6455 4.4). Returns 1 (answered) or
+ * -1 (just hang up) as LWS_CALLBACK_HTTP_CONFIRM_UPGRADE expects. */
+static int refuse_version(struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 256], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf);
+
+	if (lws_add_http_header_status(wsi, 426, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:",
+					(const unsigned char *)"13", 2, &p, end) ||
+	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 1;
+}
+
 /* Returns 0 to go on, 1 after answering with an HTTP error. */
 static int confirm_upgrade(struct ws *w, struct lws *wsi)
 {
@@ -166,6 +182,14 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return 1;
 	}
+	/* lws 4.1 checks neither: a key is base64 of 16 bytes, and 13 is the
+	 * only version there is */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_KEY) != 24) {
+		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
+		return 1;
+	}
+	if (lws_hdr_copy(wsi, buf, 16, WSI_TOKEN_VERSION) < 0 || strcmp(buf, "13") != 0)
+		return refuse_version(wsi);
 	if (app->draining || w->count >= (unsigned)app->cfg->ws_conn_max) {
 		lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 		return 1;
@@ -368,7 +392,9 @@ static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 	}
 	if (ws->rx_binary)
 		return close_now(ws, 1003, "binary messages are not supported");
-	if (ws->rx.len + len > max)
+	/* the frame header already tells how much is coming: refuse by that
+	 * instead of buffering up to the limit */
+	if (ws->rx.len + len + lws_remaining_packet_payload(wsi) > max)
 		return close_now(ws, 1009, "message too big");
 	sbuf_add(&ws->rx, in, len);
 	if (sbuf_failed(&ws->rx))
@@ -427,6 +453,21 @@ static int on_timer(struct ws_sess *ws)
 	return 0;
 }
 
+static bool close_code_valid(const void *in, size_t len)
+{
+	const unsigned char *b = in;
+	unsigned code;
+
+	if (len == 0)
+		return true;
+	if (len == 1)
+		return false;
+	code = (unsigned)b[0] << 8 | b[1];
+	if (code >= 3000 && code <= 4999)
+		return true;
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len)
 {
@@ -448,6 +489,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws && ws->live ? on_writeable(ws) : -1;
 	case LWS_CALLBACK_TIMER:
 		return ws && ws->live ? on_timer(ws) : 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* lws echoes whatever code came; RFC 6455 7.4 says fail the
+		 * connection on a 1-byte body or a code no one may send */
+		return close_code_valid(in, len) ? 0 : -1;
 	case LWS_CALLBACK_CLOSED:
 		if (ws)
 			closed(ws);

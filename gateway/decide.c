@@ -40,6 +40,11 @@ static int take_incoming(const struct decide_in *in, const struct vv *w,
 	n->timestamp = ts;
 	n->deleted = in->is_delete;
 	n->data = in->is_delete ? json_null() : json_incref(in->write->data);
+	if (!in->is_delete) {
+		/* serialized once, when the body was checked against the limit */
+		n->data_json = in->write->data_json;
+		n->data_json_len = in->write->data_json_len;
+	}
 	out->kind = DECIDE_APPLY;
 	out->applied = true;
 	out->created = !in->is_delete && (!in->stored || in->stored->deleted);

@@ -4,6 +4,7 @@
  */
 #include "doc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonx.h"
@@ -100,10 +101,12 @@ void doc_serialize(const struct doc *d, bool with_offset, struct sbuf *sb)
 	sbuf_adds(sb, ",\"actor\":");
 	sbuf_add_json_str(sb, d->actor, strlen(d->actor));
 	sbuf_addf(sb, ",\"timestamp\":%lld,\"data\":", (long long)d->timestamp);
-	if (d->data && !d->deleted)
-		jsonx_dump(d->data, sb);
-	else
+	if (d->deleted || !d->data)
 		sbuf_adds(sb, "null");
+	else if (d->data_json)
+		sbuf_add(sb, d->data_json, d->data_json_len);
+	else
+		jsonx_dump(d->data, sb);
 	sbuf_adds(sb, ",\"offset\":\"");
 	if (with_offset) {
 		sbuf_adds(sb, d->offset);
@@ -132,6 +135,7 @@ int doc_stored_offset(const char *json, size_t len, struct offset *out)
 void doc_write_release(struct doc_write *w)
 {
 	json_decref(w->data);
+	free(w->data_json);
 	vv_release(&w->version);
 	memset(w, 0, sizeof(*w));
 }
@@ -162,18 +166,20 @@ int doc_parse_write(const char *body, size_t len, bool is_delete,
 
 			jsonx_dump(v, &sb);
 			n = sb.len;
-			if (sbuf_failed(&sb))
+			if (sbuf_failed(&sb)) {
+				sbuf_release(&sb);
 				rc = gw_fail(err, GW_ENOMEM, "out of memory");
-			sbuf_release(&sb);
-			if (rc)
 				goto out;
+			}
 			if (n > lim->data_max) {
+				sbuf_release(&sb);
 				rc = gw_fail(err, GW_ETOOBIG,
 					     "data is %zu bytes, limit %zu", n,
 					     lim->data_max);
 				goto out;
 			}
 			out->data = json_incref(v);
+			out->data_json = sbuf_detach(&sb, &out->data_json_len);
 		} else if (strcmp(key, "version") == 0) {
 			rc = vv_from_json(v, &out->version, err);
 			if (rc)

@@ -28,11 +28,17 @@ struct doc {
 	char actor[NAMES_ACTOR_MAX + 1];
 	int64_t timestamp; /* ms */
 	json_t *data;      /* owned reference; JSON null for tombstones */
+	const char *data_json; /* borrowed: data already serialized, or NULL
+				  (doc_serialize then serializes data) */
+	size_t data_json_len;
 	char offset[OFFSET_STR_MAX];
 };
 
 struct doc_write {
 	json_t *data; /* owned; NULL when the body had no "data" */
+	char *data_json; /* owned: data serialized (measured for the limit
+			    once, then stored as is) */
+	size_t data_json_len;
 	bool has_version;
 	struct vv version;
 	bool has_actor;

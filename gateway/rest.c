@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -805,6 +806,19 @@ static void run_mhd(struct rest *r)
 		uv_timer_stop(&r->timer);
 }
 
+/* Connections MHD may hold: the configured limit, but at most half the
+ * process's fds (WebSockets and Redis need the rest; see ws.c). */
+static unsigned http_conn_budget(const struct app *app)
+{
+	struct rlimit rl;
+	unsigned want = (unsigned)app->cfg->http_conn_max;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    want > rl.rlim_cur / 2)
+		want = (unsigned)(rl.rlim_cur / 2);
+	return want ? want : 1;
+}
+
 struct rest *rest_start(struct app *app)
 {
 	struct rest *r = calloc(1, sizeof(*r));
@@ -828,7 +842,7 @@ struct rest *rest_start(struct app *app)
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->http_timeout_s,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_max,
+		MHD_OPTION_CONNECTION_LIMIT, http_conn_budget(app),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,

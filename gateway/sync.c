@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "decide.h"
 #include "doc.h"
@@ -29,7 +30,14 @@ static int64_t now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static double now_s(void) { return (double)now_ms() / 1000.0; }
+/* Monotonic seconds with microseconds, for latencies. */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 void sync_error(struct sync_reply *r, int err, const char *message,
 		const char *extra)

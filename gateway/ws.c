@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "hub.h"
@@ -509,14 +510,49 @@ static const struct lws_protocols protocols[] = {
 
 static void lws_log(int level, const char *line)
 {
+	static time_t window;
+	static unsigned lines, dropped;
+	time_t now = time(NULL);
 	char buf[256];
 	size_t n;
+
+	/* lws can repeat an error in a tight loop (e.g. accept failing with
+	 * EMFILE): at most 20 lines a second reach the log */
+	if (now != window) {
+		if (dropped)
+			log_msg(LOG_WARN, NULL, NULL,
+				"lws: %u more messages suppressed", dropped);
+		window = now;
+		lines = dropped = 0;
+	}
+	if (++lines > 20) {
+		dropped++;
+		return;
+	}
 
 	snprintf(buf, sizeof(buf), "%s", line);
 	n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	log_msg(level & LLL_ERR ? LOG_WARN : LOG_DEBUG, NULL, NULL, "lws: %s", buf);
+}
+
+/* The fds lws may use: the process limit less what REST may hold and a
+ * reserve for Redis, files and the loop. */
+static unsigned ws_fd_budget(const struct app *app)
+{
+	struct rlimit rl;
+	rlim_t total, http;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0; /* lws's own default */
+	total = rl.rlim_cur;
+	http = (rlim_t)app->cfg->http_conn_max;
+	if (http > total / 2)
+		http = total / 2;
+	if (total < http + 96)
+		return 32;
+	return (unsigned)(total - http - 64);
 }
 
 struct ws *ws_start(struct app *app)
@@ -541,6 +577,9 @@ struct ws *ws_start(struct app *app)
 	info.protocols = protocols;
 	info.timeout_secs = 10;
 	info.max_http_header_data = 16384;
+	/* lws stops accepting when it holds this many fds; it must run out
+	 * before the process does, or accept() fails with EMFILE in a loop */
+	info.fd_limit_per_thread = ws_fd_budget(app);
 	info.max_http_header_pool = 64;
 	w->retry.secs_since_valid_ping = 30;
 	w->retry.secs_since_valid_hangup = 70;

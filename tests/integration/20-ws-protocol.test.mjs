@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Redis, Gateway, assertCleanExit, token, adminToken, seqOf, epochOf,
+  Redis, Gateway, assertCleanExit, adminToken, seqOf, epochOf,
+  readerToken as reader, uniqueColl as coll,
 } from './lib/harness.mjs';
 
 const WS_MAX = 1024;
@@ -13,9 +14,6 @@ let redis;
 let gw;
 let stopped = false;
 const admin = adminToken();
-const reader = (sub) => token(sub, { sync: { read: ['*'], write: [] } });
-let n = 0;
-const coll = (p) => `${p}-${process.pid}-${++n}`;
 
 before(async () => {
   redis = await Redis.start();

@@ -6,7 +6,9 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { Redis, Gateway, assertCleanExit, token, adminToken, waitFor } from './lib/harness.mjs';
+import {
+  Redis, Gateway, assertCleanExit, adminToken, waitFor, readerToken as reader, uniqueColl as coll,
+} from './lib/harness.mjs';
 
 const QUEUE = 65536;
 const PAD = 'x'.repeat(12000); // each change ~12 KB: several fit in the queue
@@ -15,9 +17,6 @@ let redis;
 let gw;
 let stopped = false;
 const admin = adminToken();
-const reader = (sub) => token(sub, { sync: { read: ['*'], write: [] } });
-let n = 0;
-const coll = (p) => `${p}-${process.pid}-${++n}`;
 
 before(async () => {
   redis = await Redis.start();

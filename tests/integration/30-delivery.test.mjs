@@ -6,10 +6,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Redis, Gateway, assertCleanExit, adminToken, seqOf, epochOf, sleep, waitFor,
+  Redis, Gateway, assertCleanExit, seqOf, epochOf, sleep, waitFor,
 } from './lib/harness.mjs';
+import {
+  ADMIN as T, docPath, feedClient, waitSeq, assertConsecutive,
+} from './lib/feed.mjs';
 
-const T = adminToken();
+// requests without a time limit of their own, as Gateway.req
+const { put, putOk, subscribe, metric } = feedClient({ token: T, timeout: 0 });
+
 const CONFIG = { collections: [{ match: 'small*', history: 20 }] };
 
 let redis;
@@ -31,56 +36,6 @@ after(async () => {
 });
 
 // ------------------------------------------------------------ helpers
-
-const docPath = (coll, id) => `/v1/collections/${coll}/docs/${encodeURIComponent(id)}`;
-
-function put(gw, coll, id, body) {
-  return gw.req('PUT', docPath(coll, id), { token: T, body });
-}
-
-/** PUT that must be applied; returns the answer body. */
-async function putOk(gw, coll, id, data, extra = {}) {
-  const r = await put(gw, coll, id, { data, ...extra });
-  assert.ok(r.status === 200 || r.status === 201, `PUT ${coll}/${id}: ${r.status} ${r.text}`);
-  assert.equal(r.json.applied, true, `PUT ${coll}/${id} not applied: ${r.text}`);
-  return r.json;
-}
-
-/** Opens a socket on gw and subscribes to coll; returns { c, subscribed }. */
-async function subscribe(gw, coll, { since } = {}) {
-  const c = await gw.ws({ token: T });
-  await c.wait('welcome', { timeout: 10000 });
-  const ref = `s-${coll}-${Math.random().toString(36).slice(2)}`;
-  c.send({ type: 'subscribe', collection: coll, ref, ...(since ? { since } : {}) });
-  const subscribed = await c.wait((m) => (m.type === 'subscribed' || m.type === 'error') && m.ref === ref,
-    { timeout: 10000 });
-  assert.equal(subscribed.type, 'subscribed', `subscribe ${coll}: ${subscribed.__raw}`);
-  return { c, subscribed };
-}
-
-/** Waits until client c holds a change of coll with seq >= seq. */
-function waitSeq(c, coll, seq, timeout = 30000) {
-  return c.wait((m) => m.type === 'change' && m.collection === coll && seqOf(m.offset) >= seq,
-    { timeout });
-}
-
-/**
- * Asserts msgs (change messages) continue `after` (an offset) with
- * consecutive seqs of the same epoch; returns the last offset.
- */
-function assertConsecutive(msgs, afterOffset, label) {
-  const ep = epochOf(afterOffset);
-  let s = seqOf(afterOffset);
-  msgs.forEach((m, i) => {
-    if (epochOf(m.offset) !== ep || seqOf(m.offset) !== s + 1) {
-      const prev = msgs.slice(Math.max(0, i - 3), i).map((x) => x.offset);
-      assert.fail(`${label}: change #${i} has offset ${m.offset}, expected ${ep}:${s + 1} ` +
-        `(previous: ${prev.join(', ') || afterOffset})`);
-    }
-    s += 1;
-  });
-  return `${ep}:${s}`;
-}
 
 async function listAll(gw, coll, onPage = async () => {}) {
   const docs = [];
@@ -107,14 +62,6 @@ function applyChange(state, m) {
   const cur = state.get(m.id);
   if (cur && geq(cur.version, m.version)) return;
   state.set(m.id, { data: m.data, deleted: m.deleted, version: m.version });
-}
-
-async function metric(gw, name) {
-  const r = await gw.req('GET', '/metrics');
-  const re = new RegExp(`^${name.replace(/[{}"=]/g, (ch) => `\\${ch}`)} (\\S+)$`, 'm');
-  const m = r.text.match(re);
-  assert.ok(m, `metric ${name} missing`);
-  return Number(m[1]);
 }
 
 // ------------------------------------------------------------ tests

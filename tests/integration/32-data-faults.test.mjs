@@ -4,47 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { seqOf, epochOf, sleep, waitFor, copyFileSync } from './lib/harness.mjs';
 import {
-  Redis, Gateway, assertCleanExit, adminToken, seqOf, epochOf, sleep, waitFor, copyFileSync,
-} from './lib/harness.mjs';
-
-const T = adminToken();
+  ADMIN as T, req, docPath, put, putOk, readyStatus, subscribe, waitSeq, assertConsecutive,
+  metricSum, scope,
+} from './lib/feed.mjs';
 
 // ------------------------------------------------------------ helpers
-
-/** HTTP request with the admin token and a hard time limit (a hung answer fails, never hangs). */
-async function req(gw, method, p, { body, timeout = 15000 } = {}) {
-  const headers = { authorization: `Bearer ${T}` };
-  let b;
-  if (body !== undefined) {
-    b = JSON.stringify(body);
-    headers['content-type'] = 'application/json';
-  }
-  let res;
-  let text;
-  try {
-    res = await fetch(`${gw.url}${p}`, { method, headers, body: b, signal: AbortSignal.timeout(timeout) });
-    text = await res.text();
-  } catch (e) {
-    throw new Error(`${method} ${p}: ${e.name === 'TimeoutError' ? `no answer within ${timeout} ms` : e.message}`);
-  }
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-const docPath = (coll, id) => `/v1/collections/${coll}/docs/${encodeURIComponent(id)}`;
-
-function put(gw, coll, id, body) {
-  return req(gw, 'PUT', docPath(coll, id), { body });
-}
-
-async function putOk(gw, coll, id, data) {
-  const r = await put(gw, coll, id, { data });
-  assert.ok(r.status === 200 || r.status === 201, `PUT ${coll}/${id}: ${r.status} ${r.text}`);
-  assert.equal(r.json.applied, true, r.text);
-  return r.json;
-}
 
 /** A write retried while the gateway answers 503 (a new epoch being set up). */
 async function putRetry(gw, coll, id, data, timeout = 20000) {
@@ -67,44 +33,6 @@ async function putRetry(gw, coll, id, data, timeout = 20000) {
   }
 }
 
-async function readyStatus(gw) {
-  try {
-    return (await fetch(`${gw.url}/v1/ready`, { signal: AbortSignal.timeout(2000) })).status;
-  } catch {
-    return 0;
-  }
-}
-
-async function subscribe(gw, coll, { since } = {}) {
-  const c = await gw.ws({ token: T });
-  await c.wait('welcome', { timeout: 10000 });
-  const ref = `s-${Math.random().toString(36).slice(2)}`;
-  c.send({ type: 'subscribe', collection: coll, ref, ...(since ? { since } : {}) });
-  const subscribed = await c.wait((m) => (m.type === 'subscribed' || m.type === 'error') && m.ref === ref,
-    { timeout: 10000 });
-  assert.equal(subscribed.type, 'subscribed', `subscribe ${coll}: ${subscribed.__raw}`);
-  return { c, subscribed };
-}
-
-function waitSeq(c, coll, seq, timeout = 30000) {
-  return c.wait((m) => m.type === 'change' && m.collection === coll && seqOf(m.offset) >= seq,
-    { timeout });
-}
-
-function assertConsecutive(msgs, afterOffset, label) {
-  const ep = epochOf(afterOffset);
-  let s = seqOf(afterOffset);
-  msgs.forEach((m, i) => {
-    if (epochOf(m.offset) !== ep || seqOf(m.offset) !== s + 1) {
-      const prev = msgs.slice(Math.max(0, i - 3), i).map((x) => x.offset);
-      assert.fail(`${label}: change #${i} has offset ${m.offset}, expected ${ep}:${s + 1} ` +
-        `(previous: ${prev.join(', ') || afterOffset})`);
-    }
-    s += 1;
-  });
-  return `${ep}:${s}`;
-}
-
 /** No offset ever carried two different changes for this client. */
 function assertOneChangePerOffset(c, label) {
   const seen = new Map();
@@ -116,42 +44,6 @@ function assertOneChangePerOffset(c, label) {
       `${label}: two different changes under ${m.offset}:\n  ${was}\n  ${raw}`);
     seen.set(m.offset, raw);
   }
-}
-
-async function metricSum(gws, name) {
-  let sum = 0;
-  for (const gw of gws) {
-    const r = await req(gw, 'GET', '/metrics');
-    const m = r.text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
-    assert.ok(m, `metric ${name} missing`);
-    sum += Number(m[1]);
-  }
-  return sum;
-}
-
-function scope() {
-  const gws = new Set();
-  const redises = [];
-  return {
-    async redis(opts) {
-      const r = await Redis.start(opts);
-      redises.push(r);
-      return r;
-    },
-    async gw(opts) {
-      const g = await Gateway.start(opts);
-      gws.add(g);
-      return g;
-    },
-    async stop(g) {
-      gws.delete(g);
-      assertCleanExit(assert, await g.stop());
-    },
-    async cleanup() {
-      for (const g of gws) await g.kill().catch(() => {});
-      for (const r of redises) await r.stop().catch(() => {});
-    },
-  };
 }
 
 // ------------------------------------------------------------ tests

@@ -152,8 +152,9 @@ export class Gateway {
    * environment and optional config object (written to a temp file).
    * auth defaults to jwt with SECRET. Waits for /v1/ready unless ready:false.
    */
-  static async start({ redis, env = {}, config, node = 'gw', ready = true, args = [] } = {}) {
+  static async start({ redis, env = {}, config, node = 'gw', ready = true, args = [], wrap = [] } = {}) {
     const g = new Gateway();
+    g.wrap = wrap; // e.g. ['prlimit', '--nofile=200:200', '--'] (it execs: same pid)
     g.httpPort = await freePort();
     g.wsPort = await freePort();
     g.dir = mkdtempSync(path.join(tmpdir(), 'sg-gw-'));
@@ -189,7 +190,8 @@ export class Gateway {
   }
 
   spawn() {
-    this.proc = spawn(BIN, this.args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...pre] = this.wrap && this.wrap.length ? [...this.wrap, BIN] : [BIN];
+    this.proc = spawn(cmd, [...pre, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.logs += d; });
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.exit = exited(this.proc);
@@ -245,27 +247,41 @@ export class Gateway {
     return r;
   }
 
-  /** HTTP request; body objects are sent as JSON. */
-  async req(method, p, { body, token, headers = {}, raw } = {}) {
-    const h = { ...headers };
-    if (token) h.authorization = `Bearer ${token}`;
-    let b;
-    if (raw !== undefined) b = raw;
-    else if (body !== undefined) {
-      b = JSON.stringify(body);
-      h['content-type'] = 'application/json';
-    }
-    const res = await fetch(`${this.url}${p}`, { method, headers: h, body: b });
+  /** HTTP request; opts as requestInit (body objects are sent as JSON). */
+  async req(method, p, opts = {}) {
+    const { headers, body } = requestInit(opts);
+    const res = await fetch(`${this.url}${p}`, { method, headers, body });
     const text = await res.text();
-    let json;
-    try { json = JSON.parse(text); } catch { json = undefined; }
-    return { status: res.status, headers: res.headers, text, json };
+    return { status: res.status, headers: res.headers, text, json: tryJson(text) };
   }
 
   /** Opens a WebSocket client (see WsClient). */
   ws(opts = {}) {
     return WsClient.connect(this.wsUrl, opts);
   }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+/**
+ * Headers and body of a request: token goes as Bearer authorization, raw is
+ * sent as is, else a body object is sent as JSON (with its content-type).
+ */
+export function requestInit({ body, token, headers = {}, raw } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  let b;
+  if (raw !== undefined) b = raw;
+  else if (body !== undefined) {
+    b = JSON.stringify(body);
+    h['content-type'] = 'application/json';
+  }
+  return { headers: h, body: b };
+}
+
+/** text parsed as JSON, or undefined when it is not JSON. */
+export function tryJson(text) {
+  try { return JSON.parse(text); } catch { return undefined; }
 }
 
 /** Asserts a gateway exited 0 with no sanitizer report. */
@@ -378,6 +394,13 @@ export function token(sub, { sync, expiresIn = 3600, secret = SECRET, ...claims 
 
 /** A token that may read and write everything. */
 export const adminToken = (sub = 'admin') => token(sub, { sync: { read: ['*'], write: ['*'] } });
+
+/** A token that may read everything and write nothing. */
+export const readerToken = (sub) => token(sub, { sync: { read: ['*'], write: [] } });
+
+let uniqueN = 0;
+/** A collection name no other call (or test process) gets: prefix-pid-n. */
+export const uniqueColl = (prefix) => `${prefix}-${process.pid}-${++uniqueN}`;
 
 /** Offset helpers. */
 export function seqOf(offset) {

@@ -2,7 +2,7 @@
 // (10-*, 11-*, 12-*, 13-*): whole-Redis snapshots to prove "nothing
 // changed", change-log readers, error-shape checks and /metrics parsing.
 import net from 'node:net';
-import { seqOf, epochOf } from './harness.mjs';
+import { seqOf, epochOf, requestInit, tryJson } from './harness.mjs';
 
 export { seqOf, epochOf };
 
@@ -36,15 +36,8 @@ export async function redisSnapshot(redis) {
  * fails with a clear message instead of hanging the suite (undici's own
  * limit is 300 s).
  */
-export async function request(gw, method, p, { body, token, headers = {}, raw, timeout = 5000 } = {}) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  let b;
-  if (raw !== undefined) b = raw;
-  else if (body !== undefined) {
-    b = JSON.stringify(body);
-    h['content-type'] = 'application/json';
-  }
+export async function request(gw, method, p, { timeout = 5000, ...opts } = {}) {
+  const { headers: h, body: b } = requestInit(opts);
   const t0 = Date.now();
   let res;
   let text;
@@ -58,9 +51,7 @@ export async function request(gw, method, p, { body, token, headers = {}, raw, t
     }
     throw new Error(`${e.message} (${e.cause?.code || e.cause?.message || ''}) after ${Date.now() - t0} ms: ${what}`);
   }
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json, ms: Date.now() - t0 };
+  return { status: res.status, headers: res.headers, text, json: tryJson(text), ms: Date.now() - t0 };
 }
 
 function parseAnswer(buf) {
@@ -77,10 +68,8 @@ function parseAnswer(buf) {
   const body = buf.subarray(end + 4);
   const len = map['content-length'] === undefined ? undefined : Number(map['content-length']);
   const text = body.subarray(0, len).toString('utf8');
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
   return {
-    status: Number(m[1]), headers: { get: (k) => map[k.toLowerCase()] ?? null }, text, json,
+    status: Number(m[1]), headers: { get: (k) => map[k.toLowerCase()] ?? null }, text, json: tryJson(text),
     complete: len !== undefined && body.length >= len,
   };
 }

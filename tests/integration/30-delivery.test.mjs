@@ -328,3 +328,27 @@ test('a write that changes nothing publishes nothing', async () => {
   assert.deepEqual(got.map((m) => [m.id, m.data]), [['n', { v: 1 }], ['n', { v: 2 }], ['marker', { m: 1 }]]);
   await c.close();
 });
+
+test('the first local subscriber subscribes in Redis, the last one unsubscribes', async () => {
+  const coll = 'refcount';
+  const chan = `sg:{${coll}}:live`;
+  const numsub = async () => Number((await redis.raw('PUBSUB', 'NUMSUB', chan)).split('\n')[1]);
+  assert.equal(await numsub(), 0);
+  const a = await subscribe(gwA, coll);
+  const b = await subscribe(gwA, coll);
+  // one Redis subscription for the gateway, however many local subscribers
+  await waitFor(async () => (await numsub()) === 1, { what: 'one channel subscription' });
+  const c = await subscribe(gwB, coll);
+  await waitFor(async () => (await numsub()) === 2, { what: 'one per gateway' });
+  a.c.send({ type: 'unsubscribe', collection: coll });
+  await a.c.wait('unsubscribed');
+  await sleep(100);
+  assert.equal(await numsub(), 2, 'gateway A still has a subscriber');
+  b.c.close();
+  await waitFor(async () => (await numsub()) === 1, { what: 'A unsubscribed after its last subscriber left' });
+  c.c.send({ type: 'unsubscribe', collection: coll });
+  await c.c.wait('unsubscribed');
+  await waitFor(async () => (await numsub()) === 0, { what: 'no subscription left' });
+  a.c.close();
+  c.c.close();
+});

@@ -513,7 +513,7 @@ static enum MHD_Result route(struct req *q, const char *url, const char *method)
 	return do_static(q, url);
 }
 
-static void headers_done(struct rest *r, struct MHD_Connection *conn);
+static void headers_done(struct MHD_Connection *conn);
 static int check_headers(struct MHD_Connection *conn, const char *version,
 			 const char **why);
 
@@ -538,7 +538,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(q->method, sizeof(q->method), "%.7s", method);
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
-		headers_done(r, conn);
+		headers_done(conn);
 		{
 			const char *why = NULL;
 			int status = check_headers(conn, version, &why);
@@ -732,13 +732,12 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 	}
 }
 
-static void headers_done(struct rest *r, struct MHD_Connection *conn)
+static void headers_done(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct tconn *t = ci ? ci->socket_context : NULL;
 
-	GW_UNUSED(r);
 	if (t)
 		t->deadline = 0;
 }

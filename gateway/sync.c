@@ -167,7 +167,8 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 			write_round(w);
 			return;
 		}
-		log_warn("write to \"%s\" refused: redis lost changes, new epoch pending",
+		log_msg(LOG_WARN, "req", w->req.req_id,
+			"write to \"%s\" refused: redis lost changes, new epoch pending",
 			 w->req.coll);
 		write_fail(w, GW_EUNAVAIL, "the collection's change log is being "
 					   "re-established; retry");
@@ -204,7 +205,8 @@ static void got_stored(void *arg, int err, const char *json, size_t len)
 	}
 	doc_init(&stored);
 	if (have && doc_parse_stored(json, len, &stored, &e)) {
-		log_error("collection \"%s\" id \"%s\": stored document unreadable",
+		log_msg(LOG_ERROR, "req", w->req.req_id,
+			"collection \"%s\" id \"%s\": stored document unreadable",
 			  w->req.coll, w->req.id);
 		write_fail(w, GW_EINTERNAL, "the stored document is unreadable");
 		return;
@@ -278,7 +280,8 @@ static void got_stored(void *arg, int err, const char *json, size_t len)
 static void write_round(struct wctx *w)
 {
 	if (++w->rounds > WRITE_ROUNDS) {
-		log_warn("write to \"%s\"/\"%s\": stored document kept changing",
+		log_msg(LOG_WARN, "req", w->req.req_id,
+			"write to \"%s\"/\"%s\": stored document kept changing",
 			 w->req.coll, w->req.id);
 		write_fail(w, GW_ERETRY, NULL);
 		return;

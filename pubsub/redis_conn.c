@@ -14,7 +14,6 @@
 
 #include "common.h"
 #include "log.h"
-#include "metrics.h"
 
 struct rcmd {
 	struct rcmd *next, *prev; /* FIFO of commands in flight */

@@ -26,7 +26,7 @@ struct script {
 	char sha[41];
 };
 
-enum op_kind { OP_GET, OP_WRITE, OP_META, OP_ROTATE, OP_LOG, OP_LIST, OP_CHECK };
+enum op_kind { OP_GET, OP_WRITE, OP_META, OP_ROTATE, OP_LOG, OP_LIST };
 
 #define OP_MAXARG 16
 
@@ -218,8 +218,6 @@ static void answer_fail(struct op *o, int err)
 	case OP_LIST:
 		o->cb.list(o->arg, err, "", 0, "", NULL, 0);
 		break;
-	case OP_CHECK:
-		break;
 	}
 }
 
@@ -398,8 +396,6 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 		break;
 	case OP_LIST:
 		rc = answer_list(o, r);
-		break;
-	case OP_CHECK:
 		break;
 	}
 	if (rc) {

@@ -16,7 +16,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "identity.h"
@@ -73,16 +72,7 @@ struct req {
 	char if_match[80];
 	char method[8];
 	char path[96];
-	double t0;
 };
-
-static double now_s(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
 
 /* ---- answering ----------------------------------------------------------- */
 
@@ -526,35 +516,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct req *q = *con_cls;
 
 	if (!q) {
-		const char *cl;
+		const char *cl, *why = NULL;
+		unsigned long long clen;
+		int status;
 
 		q = calloc(1, sizeof(*q));
 		if (!q)
 			return MHD_NO;
 		q->r = r;
 		q->conn = conn;
-		q->t0 = now_s();
 		snprintf(q->id, sizeof(q->id), "r%llu", (unsigned long long)++r->next_id);
 		snprintf(q->method, sizeof(q->method), "%.7s", method);
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
 		headers_done(conn);
-		{
-			const char *why = NULL;
-			int status = check_headers(conn, version, &why);
-
-			if (status) {
-				/* the request's framing is in doubt: answer, close */
-				q->close_after = true;
-				return send_status(q, status, why);
-			}
+		status = check_headers(conn, version, &why);
+		if (status) {
+			/* the request's framing is in doubt: answer, close */
+			q->close_after = true;
+			return send_status(q, status, why);
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)r->app->cfg->body_max) {
+		clen = cl ? strtoull(cl, NULL, 10) : 0;
+		if (clen > (unsigned long long)r->app->cfg->body_max) {
 			/* a client still sending would miss an early answer (its
 			 * socket gets reset): read and drop the body, answer after;
 			 * past DISCARD_MAX answer now and close */
-			if (strtoull(cl, NULL, 10) > DISCARD_MAX)
+			if (clen > DISCARD_MAX)
 				return send_error(q, GW_ETOOBIG, "request body too large");
 			q->too_big = true;
 		}

@@ -61,8 +61,6 @@ int gw_fail(struct gw_error *e, int code, const char *fmt, ...)
 
 #define GW_UNUSED(x) ((void)(x))
 #define GW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define gw_container_of(ptr, type, member)                                    \
-	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* Largest integer JSON carries exactly (I-JSON): 2^53 - 1. */
 #define GW_MAX_SAFE_INT 9007199254740991LL

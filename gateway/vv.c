@@ -250,6 +250,19 @@ bool vv_exceeds_for_others(const struct vv *w, const struct vv *s,
 	return false;
 }
 
+bool vv_check_invariants(const struct vv *v)
+{
+	if (v->n > VV_MAX_ENTRIES || v->n > v->cap)
+		return false;
+	for (size_t i = 0; i < v->n; i++) {
+		if (!names_actor_valid(v->e[i].actor, strlen(v->e[i].actor)) ||
+		    v->e[i].n < 1 || v->e[i].n > GW_MAX_SAFE_INT ||
+		    (i && strcmp(v->e[i - 1].actor, v->e[i].actor) >= 0))
+			return false;
+	}
+	return true;
+}
+
 void vv_etag(const struct vv *v, char out[VV_ETAG_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";

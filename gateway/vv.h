@@ -72,6 +72,12 @@ int vv_merge(const struct vv *a, const struct vv *b, struct vv *out);
 bool vv_exceeds_for_others(const struct vv *w, const struct vv *s,
 			   const char *writer);
 
+/*
+ * The invariants of v: at most VV_MAX_ENTRIES entries, valid actor names,
+ * counts in 1..2^53-1, actors strictly ascending. For assert() and tests.
+ */
+bool vv_check_invariants(const struct vv *v);
+
 /* The ETag of v: a quoted 32-hex-digit digest of its canonical form. */
 #define VV_ETAG_LEN 34
 void vv_etag(const struct vv *v, char out[VV_ETAG_LEN + 1]);

@@ -702,5 +702,3 @@ bool store_ready(const struct store *s)
 }
 
 const char *store_status(const struct store *s) { return s->status; }
-
-struct rconn *store_conn(struct store *s) { return s->conn; }

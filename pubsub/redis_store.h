@@ -36,8 +36,6 @@ void store_free(struct store *s);
 bool store_ready(const struct store *s);
 /* Why not ready ("" when ready). */
 const char *store_status(const struct store *s);
-/* The command connection (for PUBLISH of heartbeats, tests). */
-struct rconn *store_conn(struct store *s);
 
 /* A fresh random epoch (OFFSET_EPOCH_MAX + 1 bytes). */
 void store_new_epoch(char *buf);

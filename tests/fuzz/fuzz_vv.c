@@ -27,13 +27,7 @@ static void check(int cond)
 
 static void check_vv(const struct vv *v)
 {
-	check(v->n <= VV_MAX_ENTRIES);
-	for (size_t i = 0; i < v->n; i++) {
-		check(names_actor_valid(v->e[i].actor, strlen(v->e[i].actor)));
-		check(v->e[i].n >= 1 && v->e[i].n <= GW_MAX_SAFE_INT);
-		if (i)
-			check(strcmp(v->e[i - 1].actor, v->e[i].actor) < 0);
-	}
+	check(vv_check_invariants(v));
 }
 
 static enum vv_order inverse(enum vv_order o)

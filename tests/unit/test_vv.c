@@ -435,10 +435,40 @@ static void test_etag(void **state)
 		vv_release(&v[i]);
 }
 
+/* vv_check_invariants holds for what the module builds and catches
+ * vectors broken by hand (unsorted, duplicate, zero, bad actor). */
+static void test_invariants(void **state)
+{
+	struct vv a = VV_INIT, b = VV_INIT, m = VV_INIT;
+
+	(void)state;
+	assert_true(vv_check_invariants(&a));
+	assert_int_equal(vv_set(&a, "zed", 3), 0);
+	assert_int_equal(vv_set(&a, "amy", 1), 0);
+	assert_int_equal(vv_set(&b, "bob", 2), 0);
+	assert_int_equal(vv_merge(&a, &b, &m), 0);
+	assert_true(vv_check_invariants(&a));
+	assert_true(vv_check_invariants(&m));
+	m.e[0] = m.e[2];                     /* "zed" before "bob": unsorted */
+	assert_false(vv_check_invariants(&m));
+	m.e[0] = m.e[1];                     /* duplicate actor */
+	assert_false(vv_check_invariants(&m));
+	assert_int_equal(vv_copy(&m, &a), 0);
+	m.e[0].n = 0;
+	assert_false(vv_check_invariants(&m));
+	m.e[0].n = 1;
+	m.e[0].actor[0] = '*';
+	assert_false(vv_check_invariants(&m));
+	vv_release(&a);
+	vv_release(&b);
+	vv_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compare_table),
+		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_merge_too_many),
 		cmocka_unit_test(test_set_get_increment),

@@ -3,7 +3,7 @@
 #   1. layering check, build with -Werror, normal and ASan+UBSan
 #   2. cmocka unit tests against both builds
 #   3. libFuzzer targets, briefly (FUZZ_SECONDS each, default 10)
-#   4. black-box tests (node --test) against both builds
+#   4. the examples' own tests, then black-box tests (node --test) against both builds
 # Any failure stops the run with a non-zero exit.
 set -eu
 cd "$(dirname "$0")/.."
@@ -42,6 +42,9 @@ for src in tests/fuzz/fuzz_*.c; do
 	echo "$name: $(grep -E 'stat::number_of_executed_units' "build-fuzz/$name.log" | awk '{print $2}') inputs, no failure"
 	rm -rf "$work"
 done
+
+step "example resolver (node --test examples/)"
+node --test examples/
 
 cd tests
 step "black-box tests (normal build)"

@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh test >/dev/null
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-for b in burst idle hot; do
+for b in burst idle hot resolver; do
 	out=$(cd bench && node $b.mjs)
 	echo "$out"
 	printf '{"date":"%s","commit":"%s","result":%s}\n' "$(date -u +%FT%TZ)" "$commit" "$out" >> bench/results.jsonl

@@ -16,6 +16,8 @@
 
 struct store;
 struct live;
+struct resolver;
+struct sync;
 
 struct app {
 	uv_loop_t *loop;
@@ -23,6 +25,8 @@ struct app {
 	struct store *store;          /* owned by main */
 	struct live *live;            /* owned by main */
 	struct hub *hub;              /* owned by main */
+	struct resolver *resolver;    /* owned by main */
+	struct sync *sync;            /* owned by main */
 	struct jwt_verifier jwt;      /* owned by main */
 	struct identity_cfg idcfg;    /* points into cfg and jwt */
 	const char *node;             /* borrowed from cfg */

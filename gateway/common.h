@@ -30,6 +30,9 @@
 	XX(TIMEOUT, "unavailable", "redis command timed out", 503, 0)         \
 	XX(RETRY, "unavailable", "stored document kept changing", 503, 0)     \
 	XX(NOMEM, "unavailable", "out of memory", 503, 0)                     \
+	XX(BUSY, "unavailable", "too many calls in flight", 503, 0)           \
+	XX(IDEMMISMATCH, "idempotency_mismatch",                              \
+	   "this Idempotency-Key was used with another request", 422, 0)     \
 	XX(INTERNAL, "internal", "internal error", 500, 1011)
 
 enum gw_err {
@@ -55,6 +58,10 @@ const char *gw_err_message(int err);
 int gw_err_http(int err);
 /* WebSocket close code of err, or 0 when the socket stays open. */
 int gw_err_ws_close(int err);
+/* The row's name without GW_E ("CONFLICT"), "INTERNAL" for unknown. */
+const char *gw_err_name(int err);
+/* The code of a row name, or 0 when there is none. */
+int gw_err_from_name(const char *name);
 /* Fill e (may be NULL) with code and a printf-style message; returns code. */
 int gw_fail(struct gw_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env.h"
 #include "jsonx.h"
 #include "sbuf.h"
 
@@ -74,6 +75,21 @@ static const struct opt opts[] = {
 	 "subscriber-link heartbeat; 3 missed: reconnect and repair"},
 	{"history", "SYNCGATE_HISTORY", T_I64, O(history), "10000", 1, 100000000, 0,
 	 NULL, "changes kept per collection log (at least)"},
+	{"conflict_history", "SYNCGATE_CONFLICT_HISTORY", T_I64, O(conflict_history),
+	 "1000", 1, 1000000, 0, NULL,
+	 "conflicts kept per collection trail (at least)"},
+	{"idempotency_ttl_s", "SYNCGATE_IDEMPOTENCY_TTL_S", T_I64, O(idempotency_ttl_s),
+	 "86400", 1, 2592000, 0, NULL,
+	 "how long an Idempotency-Key's first answer is kept, seconds"},
+	{"resolver.max_inflight", "SYNCGATE_RESOLVER_MAX_INFLIGHT", T_INT,
+	 O(resolver_max_inflight), "256", 1, 100000, 0, NULL,
+	 "resolver calls in flight per process (past it: the fallback, overloaded)"},
+	{"limits.resolver_answer_bytes", "SYNCGATE_LIMIT_RESOLVER_ANSWER_BYTES", T_I64,
+	 O(resolver_answer_max), "1048576", 1024, 64 * MIB, 0, NULL,
+	 "largest resolver answer read (past it: the fallback, body_too_large)"},
+	{"limits.write_retry_ms", "SYNCGATE_LIMIT_WRITE_RETRY_MS", T_INT,
+	 O(write_retry_ms), "10000", 100, 600000, 0, NULL,
+	 "longest a write re-decides a document other writers keep changing (then 503)"},
 	{"lww_clamp_ms", "SYNCGATE_LWW_CLAMP_MS", T_I64, O(lww_clamp_ms), "60000", 0,
 	 86400000, 0, NULL, "client timestamps capped at server time plus this"},
 	{"lww_clock", "SYNCGATE_LWW_CLOCK", T_STR, O(lww_clock), "client", 0, 0, 0,
@@ -229,96 +245,9 @@ static int parse_patterns(json_t *arr, char ***out, size_t *n, const char *what,
 	return 0;
 }
 
-static int parse_policy_name(json_t *v, enum decide_policy *p, bool allow_cb)
-{
-	const char *s = json_string_value(v);
-
-	if (!s)
-		return -1;
-	if (strcmp(s, "lww") == 0)
-		*p = POLICY_LWW;
-	else if (strcmp(s, "reject") == 0)
-		*p = POLICY_REJECT;
-	else if (allow_cb && strcmp(s, "callback") == 0)
-		*p = POLICY_CALLBACK;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_collections(struct config *c, json_t *arr, struct gw_error *err)
-{
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(arr))
-		return gw_fail(err, GW_EBADREQ, "collections must be an array");
-	c->colls = calloc(json_array_size(arr) + 1, sizeof(*c->colls));
-	if (!c->colls)
-		return gw_fail(err, GW_ENOMEM, "out of memory");
-	json_array_foreach(arr, i, e) {
-		struct coll_policy *p = &c->colls[c->ncolls];
-		const char *key;
-		json_t *v;
-
-		if (!json_is_object(e))
-			return gw_fail(err, GW_EBADREQ, "collections[%zu] must be an object", i);
-		p->conflict = POLICY_LWW;
-		p->fallback = POLICY_LWW;
-		p->resolver_timeout_ms = 2000;
-		c->ncolls++;
-		json_object_foreach(e, key, v) {
-			int64_t n;
-
-			if (strcmp(key, "match") == 0) {
-				if (!json_is_string(v) || !acl_pattern_valid(json_string_value(v)) ||
-				    strstr(json_string_value(v), "${"))
-					return gw_fail(err, GW_EBADREQ,
-						       "collections[%zu].match: invalid pattern", i);
-				if (!(p->match = strdup(json_string_value(v))))
-					return gw_fail(err, GW_ENOMEM, "out of memory");
-			} else if (strcmp(key, "conflict") == 0) {
-				if (parse_policy_name(v, &p->conflict, true))
-					return gw_fail(err, GW_EBADREQ,
-						       "collections[%zu].conflict: lww, reject or callback", i);
-			} else if (strcmp(key, "fallback") == 0) {
-				if (parse_policy_name(v, &p->fallback, false))
-					return gw_fail(err, GW_EBADREQ,
-						       "collections[%zu].fallback: lww or reject", i);
-			} else if (strcmp(key, "resolver_url") == 0) {
-				if (!json_is_string(v))
-					return gw_fail(err, GW_EBADREQ,
-						       "collections[%zu].resolver_url: string", i);
-				if (!(p->resolver_url = strdup(json_string_value(v))))
-					return gw_fail(err, GW_ENOMEM, "out of memory");
-			} else if (strcmp(key, "resolver_timeout_ms") == 0) {
-				if (jsonx_int(v, 1, 60000, &n))
-					return gw_fail(err, GW_EBADREQ,
-						       "collections[%zu].resolver_timeout_ms: 1..60000", i);
-				p->resolver_timeout_ms = (int)n;
-			} else if (strcmp(key, "history") == 0) {
-				if (jsonx_int(v, 1, 100000000, &n))
-					return gw_fail(err, GW_EBADREQ,
-						       "collections[%zu].history: 1..100000000", i);
-				p->history = (uint64_t)n;
-			} else {
-				return gw_fail(err, GW_EBADREQ,
-					       "collections[%zu]: unknown key \"%s\"", i, key);
-			}
-		}
-		if (!p->match)
-			return gw_fail(err, GW_EBADREQ, "collections[%zu]: missing match", i);
-		if (p->conflict == POLICY_CALLBACK)
-			return gw_fail(err, GW_EBADREQ,
-				       "collections[%zu]: the callback policy is not "
-				       "available in this version (use lww or reject)", i);
-	}
-	return 0;
-}
-
 /* Walks obj; path is the dotted prefix so far. */
 static int load_object(struct config *c, json_t *obj, const char *path,
-		       struct gw_error *err)
+		       char **envp, struct gw_error *err)
 {
 	const char *key;
 	json_t *v;
@@ -330,14 +259,15 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 
 		snprintf(name, sizeof(name), "%s%s%s", path, *path ? "." : "", key);
 		if (strcmp(name, "collections") == 0) {
-			rc = parse_collections(c, v, err);
+			policy_release(&c->colls);
+			rc = policy_parse(v, envp, &c->colls, err);
 		} else if (strcmp(name, "auth.default_permissions") == 0) {
 			rc = acl_perms_parse(v, &c->default_perms, err);
 		} else if (strcmp(name, "ws.allowed_origins") == 0) {
 			rc = parse_patterns(v, &c->allowed_origins, &c->norigins,
 					    name, err);
 		} else if (json_is_object(v) && !find_opt(name)) {
-			rc = load_object(c, v, name, err);
+			rc = load_object(c, v, name, envp, err);
 		} else if (!(o = find_opt(name))) {
 			rc = gw_fail(err, GW_EBADREQ, "config file: unknown option \"%s\"",
 				     name);
@@ -363,7 +293,8 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 	return 0;
 }
 
-static int load_file(struct config *c, const char *path, struct gw_error *err)
+static int load_file(struct config *c, const char *path, char **envp,
+		     struct gw_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	struct sbuf sb = SBUF_INIT;
@@ -390,7 +321,7 @@ static int load_file(struct config *c, const char *path, struct gw_error *err)
 	if (!json_is_object(root))
 		rc = gw_fail(err, GW_EBADREQ, "config file %s: not a JSON object", path);
 	else
-		rc = load_object(c, root, "", err);
+		rc = load_object(c, root, "", envp, err);
 	json_decref(root);
 	return rc;
 }
@@ -462,16 +393,6 @@ int config_parse_redis_url(struct config *c, const char *url,
 
 /* ---- loading ---------------------------------------------------------------- */
 
-static const char *env_get(char **envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (char **e = envp; e && *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
 int config_load(struct config *c, int argc, char **argv, char **envp,
 		enum config_action *action, const char **token_sub,
 		struct gw_error *err)
@@ -501,7 +422,7 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 	if (file && *file) {
 		if (!(c->config_file = strdup(file)))
 			return gw_fail(err, GW_ENOMEM, "out of memory");
-		if ((rc = load_file(c, file, err)))
+		if ((rc = load_file(c, file, envp, err)))
 			return rc;
 	}
 	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
@@ -566,11 +487,7 @@ void config_release(struct config *c)
 			memset(*f, 0, strlen(*f));
 		free(*f);
 	}
-	for (size_t i = 0; i < c->ncolls; i++) {
-		free(c->colls[i].match);
-		free(c->colls[i].resolver_url);
-	}
-	free(c->colls);
+	policy_release(&c->colls);
 	for (size_t i = 0; i < c->norigins; i++)
 		free(c->allowed_origins[i]);
 	free(c->allowed_origins);
@@ -654,18 +571,10 @@ void config_print(const struct config *c, FILE *out)
 			sbuf_addf(&sb, "%lld", (long long)*(const int64_t *)f);
 		}
 	}
-	sbuf_adds(&sb, ",\"collections\":[");
-	for (size_t i = 0; i < c->ncolls; i++) {
-		const struct coll_policy *p = &c->colls[i];
-
-		sbuf_adds(&sb, i ? ",{\"match\":" : "{\"match\":");
-		print_str(&sb, p->match);
-		sbuf_addf(&sb, ",\"conflict\":\"%s\",\"history\":%llu}",
-			  decide_policy_name(p->conflict),
-			  (unsigned long long)(p->history ? p->history
-							  : (uint64_t)c->history));
-	}
-	sbuf_adds(&sb, "],\"auth.default_permissions\":{\"read\":[");
+	sbuf_adds(&sb, ",\"collections\":");
+	policy_print(&c->colls, (uint64_t)c->history, (uint64_t)c->conflict_history,
+		     &sb);
+	sbuf_adds(&sb, ",\"auth.default_permissions\":{\"read\":[");
 	for (size_t i = 0; i < c->default_perms.nread; i++) {
 		if (i)
 			sbuf_addc(&sb, ',');
@@ -687,13 +596,4 @@ void config_print(const struct config *c, FILE *out)
 	if (!sbuf_failed(&sb))
 		fwrite(sb.buf, 1, sb.len, out);
 	sbuf_release(&sb);
-}
-
-const struct coll_policy *config_policy(const struct config *c,
-					const char *collection)
-{
-	for (size_t i = 0; i < c->ncolls; i++)
-		if (acl_pattern_match(c->colls[i].match, "x", collection))
-			return &c->colls[i];
-	return NULL;
 }

@@ -15,16 +15,7 @@
 
 #include "acl.h"
 #include "common.h"
-#include "decide.h"
-
-struct coll_policy {
-	char *match;                /* owned pattern: exact or trailing '*' */
-	enum decide_policy conflict;
-	char *resolver_url;         /* owned; callback policy only */
-	int resolver_timeout_ms;
-	enum decide_policy fallback;
-	uint64_t history;           /* 0: the global default */
-};
+#include "policy.h"
 
 struct config {
 	/* table-driven options: see config.c for names, env vars, defaults */
@@ -61,11 +52,15 @@ struct config {
 	int64_t lww_clamp_ms;
 	char *lww_clock;            /* "client" or "server" */
 	int64_t history;
+	int64_t conflict_history;
+	int64_t idempotency_ttl_s;
+	int resolver_max_inflight;
+	int64_t resolver_answer_max;
+	int write_retry_ms;
 	int shutdown_timeout_s;
 	int list_limit_max;
 	/* structured options (file only) */
-	struct coll_policy *colls;  /* owned array */
-	size_t ncolls;
+	struct policy_set colls;    /* owned; secrets from the environment */
 	struct acl_perms default_perms;
 	char **allowed_origins;     /* owned array of owned strings */
 	size_t norigins;
@@ -102,10 +97,6 @@ void config_release(struct config *cfg);
 void config_print_help(FILE *out);
 /* Writes the effective configuration as JSON, secrets hidden. */
 void config_print(const struct config *cfg, FILE *out);
-/* The policy for collection (first matching entry), or NULL: lww and the
- * default history. */
-const struct coll_policy *config_policy(const struct config *cfg,
-					const char *collection);
 /* Parses redis://[[user]:password@]host[:port][/db] into cfg's redis_*
  * fields. */
 int config_parse_redis_url(struct config *cfg, const char *url,

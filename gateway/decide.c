@@ -1,22 +1,13 @@
 /*
  * decide.c - DESIGN.md section 4 write rules: version checks, the lww and
- * reject conflict policies, unconditional writes, If-Match and the
- * timestamp clamp. Pure: no I/O, time comes in through decide_in.
+ * reject conflict policies, the callback policy's two halves (ask, then
+ * store the answer), unconditional writes, If-Match and the timestamp
+ * clamp. Pure: no I/O, time comes in through decide_in.
  */
 #include "decide.h"
 
 #include <stdio.h>
 #include <string.h>
-
-const char *decide_policy_name(enum decide_policy p)
-{
-	switch (p) {
-	case POLICY_REJECT: return "reject";
-	case POLICY_CALLBACK: return "callback";
-	case POLICY_LWW:
-	default: return "lww";
-	}
-}
 
 static int fail(struct decide_out *out, int err, const char *msg)
 {
@@ -66,6 +57,17 @@ static int resolve_conflict(const struct decide_in *in, const struct vv *w,
 	const struct doc *s = in->stored;
 	struct vv merged = VV_INIT;
 
+	if (in->policy == POLICY_CALLBACK) {
+		/* the resolver decides: send it the incoming document as is */
+		out->conflict = true;
+		out->winner = "resolver";
+		if (take_incoming(in, w, ts, out))
+			return fail(out, GW_ENOMEM, "out of memory");
+		out->kind = DECIDE_RESOLVE;
+		out->applied = false;
+		out->created = false;
+		return 0;
+	}
 	if (in->policy == POLICY_REJECT) {
 		out->conflict = true;
 		out->winner = "stored";
@@ -117,6 +119,7 @@ static int decide(const struct decide_in *in, struct decide_out *out)
 		if (ts > in->now_ms + in->clamp_ms)
 			ts = in->now_ms + in->clamp_ms;
 	}
+	out->ts = ts;
 
 	if (in->if_match) {
 		char etag[VV_ETAG_LEN + 1];
@@ -184,4 +187,38 @@ void decide_write(const struct decide_in *in, struct decide_out *out)
 void decide_out_release(struct decide_out *out)
 {
 	doc_release(&out->next);
+}
+
+void decide_resolved(const struct decide_in *in, json_t *data,
+		     const char *data_json, size_t data_json_len, bool deleted,
+		     struct decide_out *out)
+{
+	const struct doc *s = in->stored;
+	struct doc *n = &out->next;
+
+	memset(out, 0, sizeof(*out));
+	doc_init(n);
+	out->conflict = true;
+	out->winner = "resolver";
+	if (!s || !in->write->has_version) {
+		fail(out, GW_EINTERNAL, "no conflict to resolve");
+		return;
+	}
+	if (vv_merge(&in->write->version, &s->version, &n->version)) {
+		fail(out, GW_EBADREQ, "merged version vector is too large");
+		return;
+	}
+	snprintf(n->collection, sizeof(n->collection), "%s", in->collection);
+	snprintf(n->id, sizeof(n->id), "%s", in->id);
+	snprintf(n->actor, sizeof(n->actor), "%s", in->writer);
+	n->timestamp = in->now_ms;
+	n->deleted = deleted;
+	n->data = deleted || !data ? json_null() : json_incref(data);
+	if (!deleted && data) {
+		n->data_json = data_json;
+		n->data_json_len = data_json_len;
+	}
+	out->kind = DECIDE_APPLY;
+	out->applied = true;
+	out->created = !deleted && !in->is_delete && s->deleted;
 }

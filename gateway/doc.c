@@ -89,6 +89,28 @@ bad:
 	return gw_fail(err, GW_EINTERNAL, "stored document is malformed");
 }
 
+static void add_data(const struct doc *d, struct sbuf *sb)
+{
+	if (d->deleted || !d->data)
+		sbuf_adds(sb, "null");
+	else if (d->data_json)
+		sbuf_add(sb, d->data_json, d->data_json_len);
+	else
+		jsonx_dump(d->data, sb);
+}
+
+void doc_serialize_brief(const struct doc *d, struct sbuf *sb)
+{
+	sbuf_adds(sb, "{\"data\":");
+	add_data(d, sb);
+	sbuf_adds(sb, ",\"version\":");
+	vv_dump(&d->version, sb);
+	sbuf_adds(sb, ",\"actor\":");
+	sbuf_add_json_str(sb, d->actor, strlen(d->actor));
+	sbuf_addf(sb, ",\"timestamp\":%lld", (long long)d->timestamp);
+	sbuf_adds(sb, d->deleted ? ",\"deleted\":true}" : ",\"deleted\":false}");
+}
+
 void doc_serialize(const struct doc *d, bool with_offset, struct sbuf *sb)
 {
 	sbuf_adds(sb, "{\"collection\":");
@@ -101,12 +123,7 @@ void doc_serialize(const struct doc *d, bool with_offset, struct sbuf *sb)
 	sbuf_adds(sb, ",\"actor\":");
 	sbuf_add_json_str(sb, d->actor, strlen(d->actor));
 	sbuf_addf(sb, ",\"timestamp\":%lld,\"data\":", (long long)d->timestamp);
-	if (d->deleted || !d->data)
-		sbuf_adds(sb, "null");
-	else if (d->data_json)
-		sbuf_add(sb, d->data_json, d->data_json_len);
-	else
-		jsonx_dump(d->data, sb);
+	add_data(d, sb);
 	sbuf_adds(sb, ",\"offset\":\"");
 	if (with_offset) {
 		sbuf_adds(sb, d->offset);

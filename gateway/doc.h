@@ -71,6 +71,13 @@ int doc_parse_stored(const char *json, size_t len, struct doc *out,
  */
 void doc_serialize(const struct doc *d, bool with_offset, struct sbuf *sb);
 
+/*
+ * Appends the five fields a resolver and the conflict trail see of d:
+ * {"data":..,"version":{..},"actor":..,"timestamp":..,"deleted":..}
+ * (data null for a tombstone).
+ */
+void doc_serialize_brief(const struct doc *d, struct sbuf *sb);
+
 /* The offset at the end of a stored document, or GW_EINTERNAL. */
 int doc_stored_offset(const char *json, size_t len, struct offset *out);
 

@@ -7,9 +7,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 struct err_row {
 	int err;
+	const char *name;
 	const char *code;
 	const char *msg;
 	int http;
@@ -17,23 +19,37 @@ struct err_row {
 };
 
 static const struct err_row rows[] = {
-#define GW_ERR_ROW(name, code, msg, http, ws) {GW_E##name, code, msg, http, ws},
+#define GW_ERR_ROW(name, code, msg, http, ws) {GW_E##name, #name, code, msg, http, ws},
 	GW_ERR_MAP(GW_ERR_ROW)
 #undef GW_ERR_ROW
 };
 
 static const struct err_row *find(int err)
 {
-	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++)
+	const struct err_row *internal = NULL;
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++) {
 		if (rows[i].err == err)
 			return &rows[i];
-	return &rows[GW_ARRAY_LEN(rows) - 1]; /* internal */
+		if (rows[i].err == GW_EINTERNAL)
+			internal = &rows[i];
+	}
+	return internal;
 }
 
 const char *gw_err_code(int err) { return find(err)->code; }
 const char *gw_err_message(int err) { return find(err)->msg; }
 int gw_err_http(int err) { return find(err)->http; }
 int gw_err_ws_close(int err) { return find(err)->ws; }
+const char *gw_err_name(int err) { return find(err)->name; }
+
+int gw_err_from_name(const char *name)
+{
+	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return rows[i].err;
+	return 0;
+}
 
 int gw_fail(struct gw_error *e, int code, const char *fmt, ...)
 {

@@ -18,7 +18,9 @@
 #include "map.h"
 #include "metrics.h"
 #include "proto.h"
+#include "trail.h"
 
+#define RETRY_MS 1000 /* a failed read is tried again this much later */
 #define REPLAY_BATCH 500
 #define REPAIR_BATCH 1000
 #define IDLE_CAP 50000 /* remembered collections without subscribers */
@@ -67,6 +69,7 @@ struct hub_sub {
 	uint64_t pos;
 	bool has_since;
 	struct offset since;
+	bool conflicts; /* also conflict trail entries */
 	char *ref; /* owned */
 };
 
@@ -160,11 +163,43 @@ static void reset_all(struct hub_coll *c, const char *reason)
 			send_reset(s, reason);
 }
 
-/* Delivers one change at seq (== head + 1) to every live subscription. */
-static void deliver(struct hub_coll *c, uint64_t seq, const char *doc,
-		    size_t len)
+/* A backend read could not even be started: try again at a later tick. */
+static void coll_call_failed(struct hub *h, struct hub_coll *c)
 {
-	struct msg *m = NULL;
+	c->busy = false;
+	if (c->state != C_IDLE) {
+		c->state = C_RETRY;
+		c->retry_at = h->now_ms + RETRY_MS;
+	}
+}
+
+static void sub_call_failed(struct hub *h, struct hub_sub *sub)
+{
+	sub->busy = false;
+	sub->retry_at = h->now_ms + RETRY_MS;
+	sub_unref(sub); /* the reference the call would have given back */
+}
+
+/* Queues a shared message, creating it on first use (*m NULL). Returns 0,
+ * or -1 when the session is closing or out of memory (then closed). */
+static int enqueue_shared(struct session *sess, struct msg **m,
+			  struct msg *(*make)(const char *, size_t),
+			  const char *json, size_t len)
+{
+	if (!*m && !(*m = make(json, len))) {
+		session_close(sess, gw_err_ws_close(GW_EINTERNAL), "out of memory");
+		return -1;
+	}
+	return session_enqueue(sess, *m) ? -1 : 0;
+}
+
+/* Delivers one change at seq (== head + 1) to every live subscription,
+ * preceded by the conflict entry it settled (when any) for those that
+ * asked for conflicts. */
+static void deliver(struct hub_coll *c, uint64_t seq, const char *doc,
+		    size_t len, const char *conflict, size_t clen)
+{
+	struct msg *m = NULL, *cm = NULL;
 
 	c->head = seq;
 	if (seq > c->max_seen)
@@ -172,15 +207,30 @@ static void deliver(struct hub_coll *c, uint64_t seq, const char *doc,
 	for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 		if (s->state != S_LIVE || s->pos != seq - 1)
 			continue;
-		if (!m && !(m = proto_change(doc, len))) {
-			session_close(s->sess, 1011, "out of memory");
-			continue;
-		}
 		s->pos = seq;
-		if (session_enqueue(s->sess, m) == 0)
+		if (conflict && s->conflicts &&
+		    enqueue_shared(s->sess, &cm, proto_conflict, conflict, clen))
+			continue;
+		if (enqueue_shared(s->sess, &m, proto_change, doc, len) == 0)
 			metrics.changes_delivered++;
 	}
 	msg_unref(m);
+	msg_unref(cm);
+}
+
+/* A conflict that changed nothing, following the change at seq: to the
+ * live subscriptions that asked for conflicts and stand right there. */
+static void deliver_conflict(struct hub_coll *c, uint64_t seq,
+			     const char *entry, size_t len)
+{
+	struct msg *cm = NULL;
+
+	if (c->state != C_LIVE || seq != c->head)
+		return; /* not in step with the changes: the trail keeps it */
+	for (struct hub_sub *s = c->subs; s; s = s->cnext)
+		if (s->state == S_LIVE && s->pos == seq && s->conflicts)
+			enqueue_shared(s->sess, &cm, proto_conflict, entry, len);
+	msg_unref(cm);
 }
 
 /* ---- per-subscription replay -------------------------------------------- */
@@ -201,8 +251,9 @@ static void sub_fetch(struct hub *h, struct hub_sub *sub)
 	}
 	sub->paused = false;
 	sub->busy = true;
-	h->be.log(h->be.ctx, sub->coll->name, sub->pos + 1, REPLAY_BATCH,
-		  sub_ref(sub));
+	if (h->be.log(h->be.ctx, sub->coll->name, sub->pos + 1, REPLAY_BATCH,
+		      sub_ref(sub)))
+		sub_call_failed(h, sub);
 }
 
 static void coll_meta(struct hub *h, struct hub_coll *c);
@@ -235,7 +286,8 @@ static void sub_start(struct hub *h, struct hub_sub *sub)
 		 * (another gateway was faster), a lost tail if not */
 		sub->state = S_CHECK;
 		sub->busy = true;
-		h->be.meta(h->be.ctx, c->name, sub_ref(sub));
+		if (h->be.meta(h->be.ctx, c->name, sub_ref(sub)))
+			sub_call_failed(h, sub);
 	}
 }
 
@@ -276,7 +328,8 @@ static void coll_meta(struct hub *h, struct hub_coll *c)
 	c->resync = false;
 	if (c->state != C_OPENING)
 		c->state = C_SYNCING;
-	h->be.meta(h->be.ctx, c->name, NULL);
+	if (h->be.meta(h->be.ctx, c->name, NULL))
+		coll_call_failed(h, c);
 }
 
 static void coll_repair(struct hub *h, struct hub_coll *c)
@@ -285,8 +338,9 @@ static void coll_repair(struct hub *h, struct hub_coll *c)
 
 	c->state = C_REPAIRING;
 	c->busy = true;
-	h->be.log(h->be.ctx, c->name, c->head + 1,
-		  n > REPAIR_BATCH ? REPAIR_BATCH : (size_t)n, NULL);
+	if (h->be.log(h->be.ctx, c->name, c->head + 1,
+		      n > REPAIR_BATCH ? REPAIR_BATCH : (size_t)n, NULL))
+		coll_call_failed(h, c);
 }
 
 /* After a collection-level call: continue whatever is pending. */
@@ -320,7 +374,7 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 		/* idle: nothing to do; opening: hub_on_open reads again */
 		if (c->state != C_IDLE && c->state != C_OPENING) {
 			c->state = C_RETRY;
-			c->retry_at = h->now_ms + 1000;
+			c->retry_at = h->now_ms + RETRY_MS;
 		}
 		/* a broken collection (keys of the wrong type) will not heal by
 		 * itself: tell the waiting subscribers; Redis being away will */
@@ -331,7 +385,8 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 	if (c->epoch[0] && strcmp(c->epoch, epoch) == 0 && seq < c->max_seen) {
 		/* Redis lost changes it had shown: new epoch, then reset */
 		c->busy = true;
-		h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen);
+		if (h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen))
+			coll_call_failed(h, c);
 		return;
 	}
 	if (strcmp(c->epoch, epoch) != 0) {
@@ -374,7 +429,7 @@ static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 		return;
 	if (rc) {
 		c->state = C_RETRY;
-		c->retry_at = h->now_ms + 1000;
+		c->retry_at = h->now_ms + RETRY_MS;
 		return;
 	}
 	if (n == 0 || e[0].seq > c->head + 1) {
@@ -386,7 +441,8 @@ static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].seq == c->head + 1) {
 			metrics.gap_repairs++;
-			deliver(c, e[i].seq, e[i].doc, e[i].len);
+			deliver(c, e[i].seq, e[i].doc, e[i].len, e[i].conflict,
+				e[i].clen);
 		}
 	}
 	if (c->state == C_REPAIRING)
@@ -405,7 +461,7 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 	if (rc) {
 		/* since is not verified yet: deliver nothing, ask again later
 		 * (never follow an offset Redis may have lost) */
-		sub->retry_at = h->now_ms + 1000;
+		sub->retry_at = h->now_ms + RETRY_MS;
 		return;
 	}
 	if (strcmp(epoch, c->epoch) != 0 || sub->since.seq > seq) {
@@ -428,7 +484,7 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 		return;
 	if (rc) {
 		/* Redis failed (not the log): read again later */
-		sub->retry_at = h->now_ms + 1000;
+		sub->retry_at = h->now_ms + RETRY_MS;
 		return;
 	}
 	if (n == 0 || e[0].seq > sub->pos + 1) {
@@ -444,6 +500,10 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 		 * up with 4008; the rest is read again from pos + 1 */
 		if (sub->sess->qbytes > sub->sess->qlimit / 2)
 			break;
+		if (e[i].conflict && sub->conflicts &&
+		    session_enqueue_take(sub->sess,
+					 proto_conflict(e[i].conflict, e[i].clen)))
+			return; /* the session is closing */
 		if (session_enqueue_take(sub->sess, proto_change(e[i].doc, e[i].len)))
 			return; /* the session is closing */
 		metrics.changes_delivered++;
@@ -463,7 +523,7 @@ static struct hub_sub *find_sub(struct session *s, const char *coll)
 }
 
 int hub_subscribe(struct hub *h, struct session *s, const char *coll,
-		  const struct offset *since, const char *ref)
+		  const struct offset *since, const char *ref, bool conflicts)
 {
 	struct hub_coll *c;
 	struct hub_sub *sub;
@@ -480,6 +540,7 @@ int hub_subscribe(struct hub *h, struct session *s, const char *coll,
 	sub->coll = c;
 	sub->sess = s;
 	sub->state = S_PENDING;
+	sub->conflicts = conflicts;
 	if (since) {
 		sub->has_since = true;
 		sub->since = *since;
@@ -625,12 +686,30 @@ void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		coll_log_result(h, c, rc, e, n);
 }
 
-void hub_on_live(struct hub *h, const char *coll, const char *doc, size_t len)
+void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 {
 	struct hub_coll *c = coll_get(h, coll, false);
+	const char *doc = msg, *conflict = NULL, *nl;
+	size_t clen = 0;
 	struct offset off;
 
-	if (!c || c->state == C_IDLE || doc_stored_offset(doc, len, &off))
+	if (!c || c->state == C_IDLE)
+		return;
+	if (trail_is_entry(msg, len)) {
+		nl = memchr(msg, '\n', len);
+		if (!nl) {
+			/* a conflict that changed nothing, after change off.seq */
+			if (doc_stored_offset(msg, len, &off) == 0 &&
+			    strcmp(off.epoch, c->epoch) == 0)
+				deliver_conflict(c, off.seq, msg, len);
+			return;
+		}
+		conflict = msg;
+		clen = (size_t)(nl - msg);
+		doc = nl + 1;
+		len -= clen + 1;
+	}
+	if (doc_stored_offset(doc, len, &off))
 		return;
 	if (c->state != C_LIVE) {
 		/* syncing or repairing: the log will provide it */
@@ -659,7 +738,7 @@ void hub_on_live(struct hub *h, const char *coll, const char *doc, size_t len)
 	if (off.seq <= c->head)
 		return; /* already delivered (from the log) */
 	if (off.seq == c->head + 1) {
-		deliver(c, off.seq, doc, len);
+		deliver(c, off.seq, doc, len, conflict, clen);
 		return;
 	}
 	c->target = off.seq;
@@ -727,7 +806,8 @@ bool hub_observe(struct hub *h, const char *coll, const char *epoch,
 		}
 		if (c->state == C_IDLE && !c->busy) {
 			c->busy = true;
-			h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen);
+			if (h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen))
+				c->busy = false; /* the next write notices again */
 		} else {
 			coll_meta(h, c);
 		}
@@ -758,7 +838,8 @@ void hub_tick(struct hub *h, int64_t now_ms)
 				sub_fetch(h, s);
 			} else if (s->state == S_CHECK) {
 				s->busy = true;
-				h->be.meta(h->be.ctx, c->name, sub_ref(s));
+				if (h->be.meta(h->be.ctx, c->name, sub_ref(s)))
+					sub_call_failed(h, s);
 			}
 		}
 		if (c->state == C_IDLE && !c->busy)

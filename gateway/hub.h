@@ -10,10 +10,18 @@
  * (struct hub_backend) for reads and hears the answers through the
  * hub_on_* functions; it writes to sessions (session.h). Loop thread only.
  *
- * Backend contract: every backend call is answered by exactly one hub_on_*
- * call (success or failure), made later from the loop, never from inside
- * the backend call itself. A struct hub_sub passed to the backend carries a
- * reference that the matching hub_on_* call gives back.
+ * Backend contract (libuv's): a backend read that returns 0 is answered by
+ * exactly one hub_on_* call (success or failure), made later from the loop,
+ * never from inside the backend call itself; one that returns a negative
+ * GW_E* code is never answered (the hub retries at a later hub_tick). A
+ * struct hub_sub passed to the backend carries a reference that the
+ * matching hub_on_* call gives back (or the hub drops on an error return).
+ *
+ * Conflicts (DESIGN.md section 7): a subscription made with conflicts also
+ * receives the conflict trail entries of its collection, in order with its
+ * changes: the entry a change settled right before that change (live, in
+ * replays and in repairs), and entries of conflicts that changed nothing
+ * (reject) live, after the change they followed.
  */
 #ifndef SG_HUB_H
 #define SG_HUB_H
@@ -36,20 +44,23 @@ struct hub_backend {
 	/* Stop live delivery of coll. No answer. */
 	void (*close)(void *ctx, const char *coll);
 	/* Read coll's head (creating its epoch if needed): hub_on_meta(). */
-	void (*meta)(void *ctx, const char *coll, struct hub_sub *sub);
+	int (*meta)(void *ctx, const char *coll, struct hub_sub *sub);
 	/* Read up to count log entries with seq >= from: hub_on_log(). */
-	void (*log)(void *ctx, const char *coll, uint64_t from, size_t count,
-		    struct hub_sub *sub);
+	int (*log)(void *ctx, const char *coll, uint64_t from, size_t count,
+		   struct hub_sub *sub);
 	/* Give coll a new epoch if it still has epoch and a seq below
 	 * min_seq (a lost log tail): answered by hub_on_meta(). */
-	void (*rotate)(void *ctx, const char *coll, const char *epoch,
-		       uint64_t min_seq);
+	int (*rotate)(void *ctx, const char *coll, const char *epoch,
+		      uint64_t min_seq);
 };
 
 struct hub_entry {
 	uint64_t seq;
-	const char *doc; /* stored document JSON, borrowed */
+	const char *doc;      /* stored document JSON, borrowed */
 	size_t len;
+	const char *conflict; /* the conflict trail entry this change settled,
+				 borrowed; NULL when none */
+	size_t clen;
 };
 
 /* New hub; backend is copied. NULL on OOM. */
@@ -59,12 +70,13 @@ void hub_free(struct hub *h);
 
 /*
  * Subscribes session s to coll, optionally from offset since; ref is the
- * client's ref (serialized JSON, copied; may be NULL). The "subscribed"
- * message (and replay, or a reset) follow on the session's queue. Returns
- * 0, GW_EBADREQ if s is already subscribed to coll, GW_ENOMEM.
+ * client's ref (serialized JSON, copied; may be NULL); with conflicts the
+ * subscription also receives conflict entries. The "subscribed" message
+ * (and replay, or a reset) follow on the session's queue. Returns 0,
+ * GW_EBADREQ if s is already subscribed to coll, GW_ENOMEM.
  */
 int hub_subscribe(struct hub *h, struct session *s, const char *coll,
-		  const struct offset *since, const char *ref);
+		  const struct offset *since, const char *ref, bool conflicts);
 /* Removes s's subscription to coll: 0, or GW_ENOTFOUND. */
 int hub_unsubscribe(struct hub *h, struct session *s, const char *coll);
 /* Removes every subscription of s (the connection is going away). */
@@ -87,8 +99,11 @@ void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		 const char *epoch, uint64_t seq);
 void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		const struct hub_entry *e, size_t n);
-/* A pub/sub message: a stored document (ending in its offset). */
-void hub_on_live(struct hub *h, const char *coll, const char *doc,
+/* A pub/sub message: a stored document (ending in its offset), or a
+ * conflict entry, a newline and the document it settled, or a conflict
+ * entry alone (a conflict that changed nothing; its offset is the head it
+ * followed). */
+void hub_on_live(struct hub *h, const char *coll, const char *msg,
 		 size_t len);
 /* The subscriber connection dropped: live collections wait for
  * hub_on_open() again. */

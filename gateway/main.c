@@ -18,7 +18,10 @@
 #include "log.h"
 #include "redis_live.h"
 #include "redis_store.h"
+#include "resolver.h"
 #include "rest.h"
+#include "sync.h"
+#include "version.h"
 #include "ws.h"
 
 extern char **environ;
@@ -48,6 +51,10 @@ static void finish(struct proc *p)
 	uv_close((uv_handle_t *)&p->sigint, NULL);
 	/* lws closes every remaining socket (each leaves the hub) */
 	ws_stop(p->ws);
+	/* resolver calls in flight end now: their writes take the fallback
+	 * and go on to Redis, which is still there */
+	resolver_free(p->app.resolver);
+	p->app.resolver = NULL;
 	/* commands in flight fail now: requests waiting on them get their
 	 * answers (MHD must still be running to take them), the hub its refs */
 	store_free(p->app.store);
@@ -206,6 +213,18 @@ static int start(struct proc *p)
 	if (!p->app.store || !p->app.live || !p->app.hub)
 		return -1;
 	live_set_hub(p->app.live, p->app.hub);
+	{
+		struct resolver_opts rs;
+
+		memset(&rs, 0, sizeof(rs));
+		rs.max_inflight = (size_t)c->resolver_max_inflight;
+		rs.body_max = (size_t)c->resolver_answer_max;
+		rs.user_agent = "syncgate/" SYNCGATE_VERSION;
+		p->app.resolver = resolver_new(p->app.loop, &rs);
+		p->app.sync = sync_new(&p->app);
+		if (!p->app.resolver || !p->app.sync)
+			return -1;
+	}
 	p->rest = rest_start(&p->app);
 	p->ws = p->rest ? ws_start(&p->app) : NULL;
 	return p->rest && ws_listening(p->ws) ? 0 : -1;
@@ -280,6 +299,7 @@ int main(int argc, char **argv)
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ws_free(p.ws);
+	sync_free(p.app.sync);
 	hub_free(p.app.hub);
 	/* anything still open (e.g. after a failed start) closes here */
 	uv_run(&loop, UV_RUN_DEFAULT);

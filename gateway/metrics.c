@@ -4,6 +4,8 @@
  */
 #include "metrics.h"
 
+#include <string.h>
+
 struct metrics metrics;
 
 static const double lat_bounds[METRICS_LAT_BUCKETS] = {
@@ -11,7 +13,40 @@ static const double lat_bounds[METRICS_LAT_BUCKETS] = {
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 static const char *const write_names[MW_COUNT_] = {
-	"applied", "already_applied", "conflict", "rejected", "error"};
+	"applied", "already_applied", "conflict", "resolved", "rejected", "error"};
+
+/* the outcomes of resolution.h, "ok" first */
+static const char *const reasons[METRICS_REASONS] = {
+	"ok", "timeout", "unreachable", "http_status", "invalid_json",
+	"bad_answer", "too_large", "body_too_large", "overloaded", "contention",
+	"error"};
+
+static const char *const winners[3] = {"incoming", "stored", "resolver"};
+
+static size_t reason_index(const char *r)
+{
+	for (size_t i = 0; i < METRICS_REASONS; i++)
+		if (strcmp(reasons[i], r) == 0)
+			return i;
+	return METRICS_REASONS - 1; /* "error" */
+}
+
+void metrics_conflict(enum conflict_policy policy, const char *winner)
+{
+	for (size_t i = 0; i < 3; i++)
+		if (winner && strcmp(winners[i], winner) == 0 && (unsigned)policy < 3)
+			metrics.conflicts[policy][i]++;
+}
+
+void metrics_resolver_call(const char *outcome)
+{
+	metrics.resolver_calls[reason_index(outcome)]++;
+}
+
+void metrics_fallback(const char *reason)
+{
+	metrics.resolver_fallbacks[reason_index(reason)]++;
+}
 
 void metrics_write(enum metrics_write_result r, double seconds)
 {
@@ -48,6 +83,38 @@ void metrics_render(struct sbuf *sb)
 	for (int i = 0; i < MW_COUNT_; i++)
 		sbuf_addf(sb, "syncgate_writes_total{result=\"%s\"} %llu\n",
 			  write_names[i], (unsigned long long)metrics.writes[i]);
+	sbuf_adds(sb, "# HELP syncgate_conflicts_total Concurrent writes (rule 5) by "
+		      "policy and winner.\n# TYPE syncgate_conflicts_total counter\n");
+	for (int p = 0; p < 3; p++)
+		for (int w = 0; w < 3; w++)
+			if (w < 2 || p == POLICY_CALLBACK)
+				sbuf_addf(sb, "syncgate_conflicts_total{policy=\"%s\","
+					      "winner=\"%s\"} %llu\n",
+					  policy_name((enum conflict_policy)p), winners[w],
+					  (unsigned long long)metrics.conflicts[p][w]);
+	sbuf_adds(sb, "# HELP syncgate_resolver_calls_total Calls to conflict "
+		      "resolvers by outcome.\n# TYPE syncgate_resolver_calls_total counter\n");
+	for (int i = 0; i < METRICS_REASONS; i++)
+		if (i != 8 && i != 9) /* overloaded, contention: no call made */
+			sbuf_addf(sb, "syncgate_resolver_calls_total{result=\"%s\"} %llu\n",
+				  reasons[i], (unsigned long long)metrics.resolver_calls[i]);
+	sbuf_adds(sb, "# HELP syncgate_resolver_fallbacks_total Conflicting writes "
+		      "settled by the fallback policy, by reason.\n"
+		      "# TYPE syncgate_resolver_fallbacks_total counter\n");
+	for (int i = 1; i < METRICS_REASONS; i++)
+		sbuf_addf(sb, "syncgate_resolver_fallbacks_total{reason=\"%s\"} %llu\n",
+			  reasons[i], (unsigned long long)metrics.resolver_fallbacks[i]);
+	metric(sb, "syncgate_resolver_calls_in_flight", "gauge",
+	       "Resolver calls waiting for an answer.", (long long)metrics.resolver_inflight);
+	metric(sb, "syncgate_write_waits_total", "counter",
+	       "Writes that waited for an earlier write of the same document.",
+	       (long long)metrics.write_waits);
+	metric(sb, "syncgate_write_rounds_total", "counter",
+	       "Writes decided again because the stored document changed meanwhile.",
+	       (long long)metrics.write_rounds);
+	metric(sb, "syncgate_idempotent_replays_total", "counter",
+	       "Writes answered from the first answer of their Idempotency-Key.",
+	       (long long)metrics.idempotent_replays);
 	metric(sb, "syncgate_changes_delivered_total", "counter",
 	       "Change messages queued to WebSocket subscribers.",
 	       (long long)metrics.changes_delivered);

@@ -89,6 +89,13 @@ int proto_parse(const char *buf, size_t len, int depth_max,
 			else
 				out->has_since = true;
 		}
+		v = json_object_get(root, "conflicts");
+		if (!rc && v && !json_is_null(v)) {
+			if (!json_is_boolean(v))
+				rc = gw_fail(err, GW_EBADREQ, "conflicts must be true or false");
+			else
+				out->conflicts = json_is_true(v);
+		}
 	} else if (strcmp(type, "unsubscribe") == 0) {
 		out->type = PROTO_UNSUBSCRIBE;
 		rc = get_collection(root, out, err);
@@ -216,4 +223,11 @@ struct msg *proto_change(const char *doc, size_t len)
 	if (len < 2 || doc[0] != '{')
 		return NULL;
 	return msg_new2(head, sizeof(head) - 1, doc + 1, len - 1);
+}
+
+struct msg *proto_conflict(const char *entry, size_t len)
+{
+	if (len < 2 || entry[0] != '{')
+		return NULL;
+	return msg_new(entry, len);
 }

@@ -23,6 +23,7 @@ struct proto_msg {
 	char collection[NAMES_COLLECTION_MAX + 1]; /* subscribe, unsubscribe */
 	bool has_since;
 	struct offset since;
+	bool conflicts; /* subscribe: also the conflict trail's entries */
 	char *ref;   /* owned: the "ref" value re-serialized, or NULL */
 	char *token; /* owned: auth token, or NULL */
 };
@@ -49,5 +50,7 @@ struct msg *proto_error(const char *code, const char *message,
 			const char *ref);
 /* {"type":"change", followed by a stored document's fields. */
 struct msg *proto_change(const char *doc, size_t len);
+/* A conflict trail entry (already {"type":"conflict",...}) as it is. */
+struct msg *proto_conflict(const char *entry, size_t len);
 
 #endif

@@ -26,8 +26,9 @@
 #include "redis_store.h"
 #include "sbuf.h"
 #include "sync.h"
+#include "version.h"
 
-#define VERSION "0.1.0"
+#define VERSION SYNCGATE_VERSION
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
 #define HEADERS_MAX 100               /* more: 431 */
 
@@ -65,20 +66,27 @@ struct req {
 	bool gone;        /* MHD finished with it while sync.c still runs */
 	bool have_reply;
 	bool close_after; /* answer with Connection: close (framing doubt) */
-	struct sync_reply reply;
+	struct sync_result reply;
 	struct identity who;
 	char coll[NAMES_COLLECTION_MAX + 1];
 	char id_doc[NAMES_ID_MAX + 1];
-	char if_match[80];
 	char method[8];
 	char path[96];
 };
 
 /* ---- answering ----------------------------------------------------------- */
 
+/* Headers an answer may carry besides the fixed ones. */
+struct answer_meta {
+	const char *etag;   /* NULL or "" when none */
+	int retry_after;    /* seconds, 0: none */
+	const char *allow;  /* 405 */
+	bool replayed;      /* Idempotent-Replayed: true */
+};
+
 static enum MHD_Result send_body(struct req *q, int status, char *body,
 				 size_t len, const char *ctype,
-				 const struct sync_reply *meta, const char *allow)
+				 const struct answer_meta *meta)
 {
 	bool close_after = q->close_after;
 	struct MHD_Response *resp;
@@ -92,7 +100,7 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 	MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Request-Id", q->id);
-	if (meta && meta->etag[0])
+	if (meta && meta->etag && meta->etag[0])
 		MHD_add_response_header(resp, "ETag", meta->etag);
 	if (meta && meta->retry_after) {
 		char ra[16];
@@ -100,8 +108,10 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 		snprintf(ra, sizeof(ra), "%d", meta->retry_after);
 		MHD_add_response_header(resp, "Retry-After", ra);
 	}
-	if (allow)
-		MHD_add_response_header(resp, "Allow", allow);
+	if (meta && meta->allow)
+		MHD_add_response_header(resp, "Allow", meta->allow);
+	if (meta && meta->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (close_after)
 		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(q->conn, (unsigned)status, resp);
@@ -114,20 +124,65 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 	return ret;
 }
 
-static enum MHD_Result send_reply(struct req *q, struct sync_reply *r)
+/* {"error":{"code","message"}<extra>}: the body of every error answer. */
+static char *error_body(int err, const char *message, const char *extra,
+			size_t elen, size_t *len)
 {
+	struct sbuf sb = SBUF_INIT;
+	const char *code = gw_err_code(err);
+
+	if (!message || !*message)
+		message = gw_err_message(err);
+	sbuf_adds(&sb, "{\"error\":{\"code\":");
+	sbuf_add_json_str(&sb, code, strlen(code));
+	sbuf_adds(&sb, ",\"message\":");
+	sbuf_add_json_str(&sb, message, strlen(message));
+	sbuf_addc(&sb, '}');
+	if (extra)
+		sbuf_add(&sb, extra, elen);
+	sbuf_addc(&sb, '}');
+	if (sbuf_failed(&sb)) {
+		sbuf_release(&sb);
+		return NULL;
+	}
+	return sbuf_detach(&sb, len);
+}
+
+/* The one place where a use case's result becomes an HTTP answer. */
+static enum MHD_Result send_result(struct req *q, struct sync_result *r,
+				   const char *allow)
+{
+	struct answer_meta meta = {r->etag, 0, allow, r->replayed};
 	char *body = r->body;
+	size_t len = r->len;
+	int status;
 
 	r->body = NULL;
-	return send_body(q, r->status, body, r->len, "application/json", r, NULL);
+	if (r->err) {
+		char *extra = body;
+
+		status = gw_err_http(r->err);
+		body = error_body(r->err, r->message, extra, len, &len);
+		free(extra);
+		if (!body)
+			return MHD_NO;
+	} else {
+		status = r->created ? MHD_HTTP_CREATED : MHD_HTTP_OK;
+	}
+	if (status == gw_err_http(GW_EUNAVAIL))
+		meta.retry_after = 1;
+	return send_body(q, status, body, len, "application/json", &meta);
 }
 
 static enum MHD_Result send_error(struct req *q, int err, const char *msg)
 {
-	struct sync_reply r;
+	struct sync_result r;
 
-	sync_error(&r, err, msg, NULL);
-	return send_reply(q, &r);
+	memset(&r, 0, sizeof(r));
+	r.err = err;
+	if (msg)
+		snprintf(r.message, sizeof(r.message), "%s", msg);
+	return send_result(q, &r, NULL);
 }
 
 static enum MHD_Result send_json(struct req *q, int status, const char *json)
@@ -136,31 +191,35 @@ static enum MHD_Result send_json(struct req *q, int status, const char *json)
 
 	if (!b)
 		return MHD_NO;
-	return send_body(q, status, b, strlen(b), "application/json", NULL, NULL);
+	return send_body(q, status, b, strlen(b), "application/json", NULL);
 }
 
 /* An error answer with a status outside the GW_E* table (431). */
 static enum MHD_Result send_status(struct req *q, int status, const char *msg)
 {
-	struct sync_reply r;
+	size_t len;
+	char *body = error_body(status == 431 ? GW_ETOOBIG : GW_EBADREQ, msg, NULL,
+				0, &len);
 
-	sync_error(&r, status == 431 ? GW_ETOOBIG : GW_EBADREQ, msg, NULL);
-	return send_body(q, status, r.body, r.len, "application/json", NULL, NULL);
+	if (!body)
+		return MHD_NO;
+	return send_body(q, status, body, len, "application/json", NULL);
 }
 
 static enum MHD_Result send_405(struct req *q, const char *allow)
 {
-	struct sync_reply r;
+	struct sync_result r;
 
-	sync_error(&r, GW_EMETHOD, NULL, NULL);
-	return send_body(q, r.status, r.body, r.len, "application/json", &r, allow);
+	memset(&r, 0, sizeof(r));
+	r.err = GW_EMETHOD;
+	return send_result(q, &r, allow);
 }
 
 static void timer_cb(uv_timer_t *t);
 static void run_mhd(struct rest *r);
 
-/* sync.c answered: keep the reply and let MHD call us again. */
-static void on_done(void *arg, struct sync_reply *reply)
+/* sync answered: keep the result and let MHD call us again. */
+static void on_done(void *arg, struct sync_result *reply)
 {
 	struct req *q = arg;
 
@@ -215,11 +274,11 @@ static enum MHD_Result do_ready(struct req *q)
 		return MHD_NO;
 	}
 	{
-		struct sync_reply meta = {.retry_after = 1};
+		struct answer_meta meta = {NULL, 1, NULL, false};
 		size_t len = sb.len;
 
-		return send_body(q, 503, sbuf_detach(&sb, NULL), len,
-				 "application/json", &meta, NULL);
+		return send_body(q, gw_err_http(GW_EUNAVAIL), sbuf_detach(&sb, NULL),
+				 len, "application/json", &meta);
 	}
 }
 
@@ -261,7 +320,7 @@ static enum MHD_Result do_info(struct req *q)
 	}
 	len = sb.len;
 	return send_body(q, 200, sbuf_detach(&sb, NULL), len, "application/json",
-			 NULL, NULL);
+			 NULL);
 }
 
 static enum MHD_Result do_metrics(struct req *q)
@@ -276,7 +335,7 @@ static enum MHD_Result do_metrics(struct req *q)
 	}
 	len = sb.len;
 	return send_body(q, 200, sbuf_detach(&sb, NULL), len,
-			 "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
+			 "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
 
 static const char *mime_of(const char *path)
@@ -386,11 +445,22 @@ static long query_limit(struct req *q)
 	return n;
 }
 
+/* A use case's start: 0 means the answer comes later (suspend); an error
+ * is answered now. */
+static enum MHD_Result started(struct req *q, int rc, const struct gw_error *e)
+{
+	if (rc)
+		return send_error(q, rc, e->msg);
+	go_async(q);
+	return MHD_YES;
+}
+
 static enum MHD_Result do_docs(struct req *q, const char *method, bool one,
 			       const char *what)
 {
 	struct app *app = q->r->app;
 	bool write = strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
+	struct gw_error e = {0, ""};
 
 	if (one && !write && strcmp(method, "GET") != 0)
 		return send_405(q, "GET, PUT, DELETE");
@@ -404,32 +474,25 @@ static enum MHD_Result do_docs(struct req *q, const char *method, bool one,
 					: "no read permission for this collection");
 	if (one && write) {
 		struct sync_write_req w;
-		const char *im = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-							     "If-Match");
 
-		if (im && strlen(im) >= sizeof(q->if_match))
-			return send_error(q, GW_EPRECOND, "If-Match does not name a version");
-		if (im)
-			snprintf(q->if_match, sizeof(q->if_match), "%s", im);
 		memset(&w, 0, sizeof(w));
 		w.coll = q->coll;
 		w.id = q->id_doc;
 		w.is_delete = method[0] == 'D';
-		w.if_match = im ? q->if_match : NULL;
+		w.if_match = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+							 "If-Match");
+		w.idem_key = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+							 "Idempotency-Key");
 		w.body = q->body.buf ? q->body.buf : "";
 		w.len = q->body.len;
 		w.who = &q->who;
 		w.req_id = q->id;
-		go_async(q);
-		sync_write(app, &w, on_done, q);
-		return MHD_YES;
+		return started(q, sync_write(app->sync, &w, on_done, q, &e), &e);
 	}
-	if (one) {
-		go_async(q);
-		sync_get(app, q->coll, q->id_doc, query_bool(q, "include_deleted"),
-			 on_done, q);
-		return MHD_YES;
-	}
+	if (one)
+		return started(q, sync_get(app, q->coll, q->id_doc,
+					   query_bool(q, "include_deleted"), on_done, q,
+					   &e), &e);
 	{
 		long limit = query_limit(q);
 		const char *arg;
@@ -439,18 +502,19 @@ static enum MHD_Result do_docs(struct req *q, const char *method, bool one,
 		if (strcmp(what, "docs") == 0) {
 			arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
 							  "cursor");
-			go_async(q);
-			sync_list(app, q->coll, arg && *arg ? arg : NULL, (size_t)limit,
-				  query_bool(q, "include_deleted"), on_done, q);
-		} else {
-			arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
-							  "since");
-			go_async(q);
-			sync_changes(app, q->coll, arg && *arg ? arg : NULL,
-				     (size_t)limit, on_done, q);
+			return started(q, sync_list(app, q->coll, arg && *arg ? arg : NULL,
+						    (size_t)limit,
+						    query_bool(q, "include_deleted"),
+						    on_done, q, &e), &e);
 		}
+		arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "since");
+		if (strcmp(what, "conflicts") == 0)
+			return started(q, sync_conflicts(app, q->coll,
+							 arg && *arg ? arg : NULL,
+							 (size_t)limit, on_done, q, &e), &e);
+		return started(q, sync_changes(app, q->coll, arg && *arg ? arg : NULL,
+					       (size_t)limit, on_done, q, &e), &e);
 	}
-	return MHD_YES;
 }
 
 /* /v1/collections/{c}/docs[/{id}] and /v1/collections/{c}/changes */
@@ -470,6 +534,8 @@ static enum MHD_Result route_collections(struct req *q, const char *method,
 		return do_docs(q, method, false, "docs");
 	if (strcmp(tail, "changes") == 0)
 		return do_docs(q, method, false, "changes");
+	if (strcmp(tail, "conflicts") == 0)
+		return do_docs(q, method, false, "conflicts");
 	if (strncmp(tail, "docs/", 5) == 0) {
 		const char *id = tail + 5;
 
@@ -566,7 +632,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (q->have_reply) {
 		q->have_reply = false;
-		return send_reply(q, &q->reply);
+		return send_result(q, &q->reply, NULL);
 	}
 	if (q->suspended)
 		return MHD_YES;

@@ -362,7 +362,8 @@ static int on_message(struct ws_sess *ws, const char *buf, size_t len)
 			send_error(ws, GW_EBADREQ, msg, m.ref);
 		} else {
 			rc = hub_subscribe(app->hub, &ws->s, m.collection,
-					   m.has_since ? &m.since : NULL, m.ref);
+					   m.has_since ? &m.since : NULL, m.ref,
+					   m.conflicts);
 			if (rc == GW_EBADREQ)
 				send_error(ws, rc, "already subscribed to this collection", m.ref);
 			else if (rc)

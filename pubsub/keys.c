@@ -24,9 +24,18 @@ const char *keys_prefix(void) { return prefix; }
 
 size_t keys_format(enum keys_kind kind, const char *collection, char *buf)
 {
-	static const char *const suffix[] = {"docs", "log", "meta", "ids", "live"};
+	static const char *const suffix[] = {"docs", "log", "meta", "ids", "live",
+					     "conflicts"};
 	int n = snprintf(buf, KEYS_MAX, "%s{%s}:%s", prefix, collection,
 			 suffix[kind]);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+size_t keys_format_idem(const char *collection, const char *scope, char *buf)
+{
+	int n = snprintf(buf, KEYS_MAX, "%s{%s}:idem:%.64s", prefix, collection,
+			 scope);
 
 	return n < 0 ? 0 : (size_t)n;
 }

@@ -11,14 +11,16 @@
 #include "names.h"
 
 #define KEYS_PREFIX_MAX 32
-#define KEYS_MAX (KEYS_PREFIX_MAX + NAMES_COLLECTION_MAX + 16)
+/* room for the longest name: an idempotency key's (":idem:" + 64 hex) */
+#define KEYS_MAX (KEYS_PREFIX_MAX + NAMES_COLLECTION_MAX + 96)
 
 enum keys_kind {
 	KEYS_DOCS, /* hash: id -> document JSON */
 	KEYS_LOG,  /* stream: entry ids <seq>-0, field "d" = document JSON */
 	KEYS_META, /* hash: epoch, seq, base */
 	KEYS_IDS,  /* sorted set of every id (score 0): list pagination */
-	KEYS_LIVE  /* pub/sub channel */
+	KEYS_LIVE, /* pub/sub channel */
+	KEYS_CONFLICTS /* stream: the conflict trail, field "d" = entry JSON */
 };
 
 /* Sets the prefix (default "sg:"); returns 0 or GW_EBADREQ if invalid. */
@@ -26,6 +28,9 @@ int keys_set_prefix(const char *prefix);
 const char *keys_prefix(void);
 /* Writes the name of kind for collection into buf (KEYS_MAX bytes). */
 size_t keys_format(enum keys_kind kind, const char *collection, char *buf);
+/* The key of an idempotency record: "<prefix>{<collection>}:idem:<scope>"
+ * (scope: hex, at most 64 characters). */
+size_t keys_format_idem(const char *collection, const char *scope, char *buf);
 /*
  * The collection of a live channel name, copied into coll
  * (NAMES_COLLECTION_MAX + 1 bytes). Returns 0 or -1 if chan is not one.

@@ -204,17 +204,13 @@ static void defer_cb(uv_timer_t *t)
 	}
 }
 
-void rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
-		   const char **argv, const size_t *argvlen)
+int rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
+		  const char **argv, const size_t *argvlen)
 {
 	struct rcmd *r = calloc(1, sizeof(*r));
 
-	if (!r) {
-		/* no memory even for the record: answer on the spot is the
-		 * only option left; callers tolerate it on OOM */
-		cb(c, GW_ENOMEM, NULL, arg);
-		return;
-	}
+	if (!r)
+		return GW_ENOMEM;
 	r->conn = c;
 	r->cb = cb;
 	r->arg = arg;
@@ -224,7 +220,7 @@ void rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
 		r->next = c->deferred;
 		c->deferred = r;
 		uv_timer_start(&c->defer, defer_cb, 0, 0);
-		return;
+		return 0;
 	}
 	r->deadline = uv_now(c->loop) + (uint64_t)c->o.timeout_ms;
 	r->queued = true;
@@ -237,6 +233,7 @@ void rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
 	c->pending++;
 	if (c->head == r)
 		arm_timer(c);
+	return 0;
 }
 
 /* ---- subscriptions -------------------------------------------------------- */

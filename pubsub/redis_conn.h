@@ -4,10 +4,11 @@
  * AUTH/SELECT on connect, and reconnection with capped, jittered
  * exponential backoff. Loop thread only.
  *
- * Callback contract (libuv's): rconn_command always returns and its
- * callback runs exactly once, later, from the loop: with err 0 and the
- * reply (borrowed for the duration of the call; it may be an error reply),
- * or err GW_ETIMEOUT / GW_EUNAVAIL and reply NULL. A command that times out
+ * Callback contract (libuv's): rconn_command returns 0 and its callback
+ * then runs exactly once, later, from the loop: with err 0 and the reply
+ * (borrowed for the duration of the call; it may be an error reply), or
+ * err GW_ETIMEOUT / GW_EUNAVAIL and reply NULL. It returns GW_ENOMEM (no
+ * memory even for the command's record) and then never calls back. A command that times out
  * takes the connection down with it (a hung Redis answers nothing else
  * either); the connection then reconnects.
  */
@@ -59,7 +60,7 @@ bool rconn_is_up(const struct rconn *c);
 void rconn_reset(struct rconn *c, const char *why);
 
 /* Sends a command from argv (binary-safe); see the contract above. */
-void rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
+int rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
 		   const char **argv, const size_t *argvlen);
 
 /* Subscriber connections only: (UN)SUBSCRIBE one channel. Messages and

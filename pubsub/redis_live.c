@@ -117,7 +117,7 @@ static void hb_cb(uv_timer_t *t)
 	if (!rconn_is_up(lv->conn) || !store_ready(lv->store))
 		return;
 	snprintf(payload, sizeof(payload), "%llu", (unsigned long long)++lv->hb_count);
-	store_publish(lv->store, lv->hb_channel, payload);
+	(void)store_publish(lv->store, lv->hb_channel, payload); /* OOM: a beat missed */
 	if (now - lv->up_since > grace && now - lv->hb_last > grace) {
 		/* connected, yet nothing arrives: the link is dead or stuck */
 		rconn_reset(lv->conn, "no heartbeat on the subscriber link");
@@ -161,14 +161,17 @@ static void meta_done(void *arg, int err, const char *epoch, uint64_t seq,
 	free(c);
 }
 
-static void be_meta(void *ctx, const char *coll, struct hub_sub *sub)
+static int be_meta(void *ctx, const char *coll, struct hub_sub *sub)
 {
 	struct live *lv = ctx;
 	struct call *c = call_new(lv, coll, sub);
+	int rc;
 
-	if (!c) /* answered at the next tick would need memory too: fail now */
-		abort();
-	store_meta(lv->store, coll, meta_done, c);
+	if (!c)
+		return GW_ENOMEM;
+	if ((rc = store_meta(lv->store, coll, meta_done, c)))
+		free(c);
+	return rc;
 }
 
 static void log_done(void *arg, int err, const struct hub_entry *e, size_t n)
@@ -180,26 +183,32 @@ static void log_done(void *arg, int err, const struct hub_entry *e, size_t n)
 	free(c);
 }
 
-static void be_log(void *ctx, const char *coll, uint64_t from, size_t count,
-		   struct hub_sub *sub)
+static int be_log(void *ctx, const char *coll, uint64_t from, size_t count,
+		  struct hub_sub *sub)
 {
 	struct live *lv = ctx;
 	struct call *c = call_new(lv, coll, sub);
+	int rc;
 
 	if (!c)
-		abort();
-	store_log(lv->store, coll, from, count, log_done, c);
+		return GW_ENOMEM;
+	if ((rc = store_log(lv->store, coll, from, count, log_done, c)))
+		free(c);
+	return rc;
 }
 
-static void be_rotate(void *ctx, const char *coll, const char *epoch,
-		      uint64_t min_seq)
+static int be_rotate(void *ctx, const char *coll, const char *epoch,
+		     uint64_t min_seq)
 {
 	struct live *lv = ctx;
 	struct call *c = call_new(lv, coll, NULL);
+	int rc;
 
 	if (!c)
-		abort();
-	store_rotate(lv->store, coll, epoch, min_seq, meta_done, c);
+		return GW_ENOMEM;
+	if ((rc = store_rotate(lv->store, coll, epoch, min_seq, meta_done, c)))
+		free(c);
+	return rc;
 }
 
 struct hub_backend live_backend(struct live *lv)

@@ -18,7 +18,9 @@
 #include "metrics.h"
 #include "offset.h"
 
-enum script_id { SC_WRITE, SC_META, SC_ROTATE, SC_LIST, SC_COUNT_ };
+enum script_id {
+	SC_WRITE, SC_META, SC_ROTATE, SC_LIST, SC_READ, SC_RECORD, SC_COUNT_
+};
 
 struct script {
 	const char *src;
@@ -26,16 +28,22 @@ struct script {
 	char sha[41];
 };
 
-enum op_kind { OP_GET, OP_WRITE, OP_META, OP_ROTATE, OP_LOG, OP_LIST };
+enum op_kind {
+	OP_GET, OP_READ, OP_WRITE, OP_RECORD, OP_META, OP_ROTATE, OP_LOG,
+	OP_LIST, OP_TRAIL
+};
 
-#define OP_MAXARG 16
+#define OP_MAXARG 24
 
 union op_cb {
 	store_doc_fn doc;
+	store_read_fn read;
 	store_write_fn write;
+	store_record_fn record;
 	store_meta_fn meta;
 	store_log_fn log;
 	store_list_fn list;
+	store_trail_fn trail;
 };
 
 struct op {
@@ -47,8 +55,8 @@ struct op {
 	int argc;
 	const char *argv[OP_MAXARG];
 	size_t lens[OP_MAXARG];
-	char keys[5][KEYS_MAX];
-	char nums[4][24];
+	char keys[8][KEYS_MAX];
+	char nums[6][32];
 	char epoch[OFFSET_EPOCH_MAX + 1];
 	char coll[NAMES_COLLECTION_MAX + 1];
 	char strs[1024]; /* copies of small arguments (a NOSCRIPT retry
@@ -181,20 +189,25 @@ static const char *op_num(struct op *o, int i, uint64_t v)
 
 static void op_reply(struct rconn *c, int err, redisReply *r, void *arg);
 
-static void op_send(struct op *o)
+/* Sends o; on failure o is freed and the error returned (no callback). */
+static int op_send(struct op *o)
 {
-	rconn_command(o->s->conn, op_reply, o, o->argc, o->argv, o->lens);
+	int rc = rconn_command(o->s->conn, op_reply, o, o->argc, o->argv, o->lens);
+
+	if (rc)
+		free(o);
+	return rc;
 }
 
 /* Starts a script call: argv[0..1] are EVALSHA sha, filled here. */
-static void op_script(struct op *o, enum script_id id)
+static int op_script(struct op *o, enum script_id id)
 {
 	o->script = (int)id;
 	o->argv[0] = "EVALSHA";
 	o->lens[0] = 7;
 	o->argv[1] = o->s->scripts[id].sha;
 	o->lens[1] = 40;
-	op_send(o);
+	return op_send(o);
 }
 
 /* ---- answers ------------------------------------------------------------- */
@@ -205,8 +218,17 @@ static void answer_fail(struct op *o, int err)
 	case OP_GET:
 		o->cb.doc(o->arg, err, NULL, 0);
 		break;
+	case OP_READ:
+		o->cb.read(o->arg, err, NULL, 0, NULL, 0);
+		break;
 	case OP_WRITE:
-		o->cb.write(o->arg, err, SW_OK, "", 0);
+		o->cb.write(o->arg, err, SW_OK, "", 0, NULL, 0);
+		break;
+	case OP_RECORD:
+		o->cb.record(o->arg, err, NULL, 0);
+		break;
+	case OP_TRAIL:
+		o->cb.trail(o->arg, err, NULL, 0);
 		break;
 	case OP_META:
 	case OP_ROTATE:
@@ -245,24 +267,123 @@ static int answer_write(struct op *o, const redisReply *r)
 	if (strcmp(kind, "ok") == 0 && r->elements == 2 &&
 	    r->element[1]->type == REDIS_REPLY_STRING &&
 	    offset_parse(r->element[1]->str, r->element[1]->len, &off) == 0) {
-		o->cb.write(o->arg, 0, SW_OK, off.epoch, off.seq);
+		o->cb.write(o->arg, 0, SW_OK, off.epoch, off.seq, NULL, 0);
 		return 0;
 	}
 	if (strcmp(kind, "changed") == 0) {
-		o->cb.write(o->arg, 0, SW_CHANGED, "", 0);
+		o->cb.write(o->arg, 0, SW_CHANGED, "", 0, NULL, 0);
 		return 0;
 	}
 	if (strcmp(kind, "stale") == 0 && r->elements == 3 &&
 	    r->element[1]->type == REDIS_REPLY_STRING &&
 	    reply_u64(r->element[2], &off.seq)) {
 		snprintf(off.epoch, sizeof(off.epoch), "%s", r->element[1]->str);
-		o->cb.write(o->arg, 0, SW_STALE, off.epoch, off.seq);
+		o->cb.write(o->arg, 0, SW_STALE, off.epoch, off.seq, NULL, 0);
+		return 0;
+	}
+	if (strcmp(kind, "idem") == 0 && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		o->cb.write(o->arg, 0, SW_IDEM, "", 0, r->element[1]->str,
+			    r->element[1]->len);
 		return 0;
 	}
 	return GW_EINTERNAL;
 }
 
-/* XRANGE reply: [[id, [field, value, ...]], ...] */
+/* read.lua: {doc|nil, record|nil} */
+static int answer_read(struct op *o, const redisReply *r)
+{
+	const redisReply *d, *rec;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+		return GW_EINTERNAL;
+	d = r->element[0];
+	rec = r->element[1];
+	if ((d->type != REDIS_REPLY_NIL && d->type != REDIS_REPLY_STRING) ||
+	    (rec->type != REDIS_REPLY_NIL && rec->type != REDIS_REPLY_STRING))
+		return GW_EINTERNAL;
+	o->cb.read(o->arg, 0, d->type == REDIS_REPLY_STRING ? d->str : NULL,
+		   d->type == REDIS_REPLY_STRING ? d->len : 0,
+		   rec->type == REDIS_REPLY_STRING ? rec->str : NULL,
+		   rec->type == REDIS_REPLY_STRING ? rec->len : 0);
+	return 0;
+}
+
+/* record.lua: {"ok"} | {"idem", record} */
+static int answer_record(struct op *o, const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return GW_EINTERNAL;
+	if (strcmp(r->element[0]->str, "ok") == 0) {
+		o->cb.record(o->arg, 0, NULL, 0);
+		return 0;
+	}
+	if (strcmp(r->element[0]->str, "idem") == 0 && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		o->cb.record(o->arg, 0, r->element[1]->str, r->element[1]->len);
+		return 0;
+	}
+	return GW_EINTERNAL;
+}
+
+/* The value of field name in a stream entry's [field, value, ...]. */
+static const redisReply *entry_field(const redisReply *f, const char *name)
+{
+	for (size_t i = 0; i + 1 < f->elements; i += 2)
+		if (f->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(f->element[i]->str, name) == 0 &&
+		    f->element[i + 1]->type == REDIS_REPLY_STRING)
+			return f->element[i + 1];
+	return NULL;
+}
+
+/* One XRANGE entry [id, [field, value, ...]]: its id and "d" (and "c")
+ * values, or false when it has another shape. */
+static bool stream_entry(const redisReply *it, const redisReply **id,
+			 const redisReply **d, const redisReply **c)
+{
+	if (it->type != REDIS_REPLY_ARRAY || it->elements != 2 ||
+	    it->element[0]->type != REDIS_REPLY_STRING ||
+	    it->element[1]->type != REDIS_REPLY_ARRAY)
+		return false;
+	*id = it->element[0];
+	*d = entry_field(it->element[1], "d");
+	if (c)
+		*c = entry_field(it->element[1], "c");
+	return *d != NULL;
+}
+
+/* XRANGE of the trail: [[id, ["d", entry]], ...] */
+static int answer_trail(struct op *o, const redisReply *r)
+{
+	struct store_trail_entry *e = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return GW_EINTERNAL;
+	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
+		return GW_ENOMEM;
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *id, *d;
+
+		if (!stream_entry(r->element[i], &id, &d, NULL)) {
+			rc = GW_EINTERNAL;
+			break;
+		}
+		e[n].id = id->str;
+		e[n].json = d->str;
+		e[n].len = d->len;
+		n++;
+	}
+	if (!rc)
+		o->cb.trail(o->arg, 0, e, n);
+	free(e);
+	return rc;
+}
+
+/* XRANGE reply: [[id, ["d", document, ("c", conflict)]], ...] */
 static int answer_log(struct op *o, const redisReply *r)
 {
 	struct hub_entry *e = NULL;
@@ -274,27 +395,20 @@ static int answer_log(struct op *o, const redisReply *r)
 	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
 		return GW_ENOMEM;
 	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *it = r->element[i], *f;
-		const char *dash;
+		const redisReply *id, *d, *c;
+		const char *dash = NULL;
 
-		if (it->type != REDIS_REPLY_ARRAY || it->elements != 2 ||
-		    it->element[0]->type != REDIS_REPLY_STRING ||
-		    it->element[1]->type != REDIS_REPLY_ARRAY ||
-		    it->element[1]->elements < 2) {
+		if (stream_entry(r->element[i], &id, &d, &c))
+			dash = memchr(id->str, '-', id->len);
+		if (!dash || offset_parse_seq(id->str, (size_t)(dash - id->str),
+					      &e[n].seq)) {
 			rc = GW_EINTERNAL;
 			break;
 		}
-		f = it->element[1];
-		dash = memchr(it->element[0]->str, '-', it->element[0]->len);
-		if (!dash || offset_parse_seq(it->element[0]->str,
-					      (size_t)(dash - it->element[0]->str),
-					      &e[n].seq) ||
-		    f->element[1]->type != REDIS_REPLY_STRING) {
-			rc = GW_EINTERNAL;
-			break;
-		}
-		e[n].doc = f->element[1]->str;
-		e[n].len = f->element[1]->len;
+		e[n].doc = d->str;
+		e[n].len = d->len;
+		e[n].conflict = c ? c->str : NULL;
+		e[n].clen = c ? c->len : 0;
 		n++;
 	}
 	if (!rc)
@@ -357,7 +471,11 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 			o->lens[0] = 4;
 			o->argv[1] = sc->src;
 			o->lens[1] = sc->len;
-			op_send(o);
+			if (rconn_command(o->s->conn, op_reply, o, o->argc, o->argv,
+					  o->lens) == 0)
+				return;
+			answer_fail(o, GW_ENOMEM);
+			free(o);
 			return;
 		}
 		answer_fail(o, error_reply(o->s, r, o->argv[0]));
@@ -373,8 +491,17 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 		else
 			rc = GW_EINTERNAL;
 		break;
+	case OP_READ:
+		rc = answer_read(o, r);
+		break;
 	case OP_WRITE:
 		rc = answer_write(o, r);
+		break;
+	case OP_RECORD:
+		rc = answer_record(o, r);
+		break;
+	case OP_TRAIL:
+		rc = answer_trail(o, r);
 		break;
 	case OP_META:
 	case OP_ROTATE:
@@ -408,34 +535,57 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 
 /* ---- operations ------------------------------------------------------------ */
 
-#define OP_OR_FAIL(o, s, kind, member, cb, arg, coll, failcall)               \
-	struct op *o = op_new(s, kind, (union op_cb){.member = cb}, arg, coll); \
-	if (!o) {                                                             \
-		failcall;                                                     \
-		return;                                                       \
-	}
-
-void store_get(struct store *s, const char *coll, const char *id,
-	       store_doc_fn cb, void *arg)
+int store_get(struct store *s, const char *coll, const char *id,
+	      store_doc_fn cb, void *arg)
 {
-	OP_OR_FAIL(o, s, OP_GET, doc, cb, arg, coll, cb(arg, GW_ENOMEM, NULL, 0));
+	struct op *o = op_new(s, OP_GET, (union op_cb){.doc = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
 	op_args(o, "HGET");
 	op_args(o, op_key(o, 0, KEYS_DOCS));
 	op_args_copy(o, id);
-	op_send(o);
+	return op_send(o);
 }
 
-void store_write(struct store *s, const struct store_write_args *a,
-		 store_write_fn cb, void *arg)
+/* The idempotency record's key of scope (or of "" for none: a name in the
+ * collection's slot that is never written). */
+static const char *op_idem_key(struct op *o, int i, const char *scope)
 {
-	OP_OR_FAIL(o, s, OP_WRITE, write, cb, arg, a->coll,
-		   cb(arg, GW_ENOMEM, SW_OK, "", 0));
+	keys_format_idem(o->coll, scope ? scope : "", o->keys[i]);
+	return o->keys[i];
+}
+
+int store_read(struct store *s, const char *coll, const char *id,
+	       const char *scope, store_read_fn cb, void *arg)
+{
+	struct op *o = op_new(s, OP_READ, (union op_cb){.read = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
 	o->argc = 2; /* EVALSHA sha */
-	op_args(o, "4");
+	op_args(o, "2");
+	op_args(o, op_key(o, 0, KEYS_DOCS));
+	op_args(o, op_idem_key(o, 1, scope));
+	op_args_copy(o, id);
+	return op_script(o, SC_READ);
+}
+
+int store_write(struct store *s, const struct store_write_args *a,
+		store_write_fn cb, void *arg)
+{
+	struct op *o = op_new(s, OP_WRITE, (union op_cb){.write = cb}, arg, a->coll);
+
+	if (!o)
+		return GW_ENOMEM;
+	o->argc = 2; /* EVALSHA sha */
+	op_args(o, "6");
 	op_args(o, op_key(o, 0, KEYS_DOCS));
 	op_args(o, op_key(o, 1, KEYS_LOG));
 	op_args(o, op_key(o, 2, KEYS_META));
 	op_args(o, op_key(o, 3, KEYS_IDS));
+	op_args(o, op_key(o, 4, KEYS_CONFLICTS));
+	op_args(o, op_idem_key(o, 5, a->scope));
 	op_args_copy(o, a->id);
 	op_args_copy(o, a->expected);
 	op_arg(o, a->doc, a->doc_len);
@@ -444,41 +594,74 @@ void store_write(struct store *s, const struct store_write_args *a,
 	op_args_copy(o, a->known_epoch);
 	op_args(o, op_num(o, 0, a->min_seq));
 	op_args(o, op_num(o, 1, a->history));
-	op_args(o, op_key(o, 4, KEYS_LIVE));
-	op_script(o, SC_WRITE);
+	op_args(o, op_key(o, 6, KEYS_LIVE));
+	op_arg(o, a->conflict ? a->conflict : "", a->conflict ? a->conflict_len : 0);
+	op_args(o, op_num(o, 2, a->conflict_history ? a->conflict_history : 1));
+	op_arg(o, a->scope ? a->rec_head : "", a->scope ? a->rec_head_len : 0);
+	op_arg(o, a->scope ? a->answer_tail : "", a->scope ? a->answer_tail_len : 0);
+	op_args(o, op_num(o, 3, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
+	return op_script(o, SC_WRITE);
 }
 
-void store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
+int store_record(struct store *s, const struct store_record_args *a,
+		 store_record_fn cb, void *arg)
 {
-	OP_OR_FAIL(o, s, OP_META, meta, cb, arg, coll, cb(arg, GW_ENOMEM, "", 0, 0));
+	struct op *o = op_new(s, OP_RECORD, (union op_cb){.record = cb}, arg, a->coll);
+
+	if (!o)
+		return GW_ENOMEM;
+	o->argc = 2; /* EVALSHA sha */
+	op_args(o, "3");
+	op_args(o, op_key(o, 0, KEYS_META));
+	op_args(o, op_key(o, 1, KEYS_CONFLICTS));
+	op_args(o, op_idem_key(o, 2, a->scope));
+	op_arg(o, a->conflict ? a->conflict : "", a->conflict ? a->conflict_len : 0);
+	op_args(o, op_num(o, 0, a->conflict_history ? a->conflict_history : 1));
+	op_args(o, op_key(o, 3, KEYS_LIVE));
+	op_arg(o, a->scope ? a->rec : "", a->scope ? a->rec_len : 0);
+	op_args(o, op_num(o, 1, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
+	return op_script(o, SC_RECORD);
+}
+
+int store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
+{
+	struct op *o = op_new(s, OP_META, (union op_cb){.meta = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
 	o->argc = 2;
 	op_args(o, "2");
 	op_args(o, op_key(o, 0, KEYS_META));
 	op_args(o, op_key(o, 1, KEYS_LOG));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	op_script(o, SC_META);
+	return op_script(o, SC_META);
 }
 
-void store_rotate(struct store *s, const char *coll, const char *epoch,
-		  uint64_t min_seq, store_meta_fn cb, void *arg)
+int store_rotate(struct store *s, const char *coll, const char *epoch,
+		 uint64_t min_seq, store_meta_fn cb, void *arg)
 {
-	OP_OR_FAIL(o, s, OP_ROTATE, meta, cb, arg, coll, cb(arg, GW_ENOMEM, "", 0, 0));
+	struct op *o = op_new(s, OP_ROTATE, (union op_cb){.meta = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
 	o->argc = 2;
 	op_args(o, "1");
 	op_args(o, op_key(o, 0, KEYS_META));
-	snprintf(o->keys[1], sizeof(o->keys[1]), "%s", epoch);
-	op_args(o, o->keys[1]);
+	op_args_copy(o, epoch);
 	op_args(o, op_num(o, 0, min_seq));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	op_script(o, SC_ROTATE);
+	return op_script(o, SC_ROTATE);
 }
 
-void store_log(struct store *s, const char *coll, uint64_t from, size_t count,
-	       store_log_fn cb, void *arg)
+int store_log(struct store *s, const char *coll, uint64_t from, size_t count,
+	      store_log_fn cb, void *arg)
 {
-	OP_OR_FAIL(o, s, OP_LOG, log, cb, arg, coll, cb(arg, GW_ENOMEM, NULL, 0));
+	struct op *o = op_new(s, OP_LOG, (union op_cb){.log = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
 	op_args(o, "XRANGE");
 	op_args(o, op_key(o, 0, KEYS_LOG));
 	snprintf(o->nums[0], sizeof(o->nums[0]), "%llu-0", (unsigned long long)from);
@@ -486,14 +669,16 @@ void store_log(struct store *s, const char *coll, uint64_t from, size_t count,
 	op_args(o, "+");
 	op_args(o, "COUNT");
 	op_args(o, op_num(o, 1, count));
-	op_send(o);
+	return op_send(o);
 }
 
-void store_list(struct store *s, const char *coll, const char *after,
-		size_t limit, bool include_deleted, store_list_fn cb, void *arg)
+int store_list(struct store *s, const char *coll, const char *after,
+	       size_t limit, bool include_deleted, store_list_fn cb, void *arg)
 {
-	OP_OR_FAIL(o, s, OP_LIST, list, cb, arg, coll,
-		   cb(arg, GW_ENOMEM, "", 0, "", NULL, 0));
+	struct op *o = op_new(s, OP_LIST, (union op_cb){.list = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
 	o->argc = 2;
 	op_args(o, "4");
 	op_args(o, op_key(o, 0, KEYS_IDS));
@@ -505,7 +690,27 @@ void store_list(struct store *s, const char *coll, const char *after,
 	op_args(o, include_deleted ? "1" : "0");
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	op_script(o, SC_LIST);
+	return op_script(o, SC_LIST);
+}
+
+int store_conflicts(struct store *s, const char *coll, const char *after,
+		    size_t count, store_trail_fn cb, void *arg)
+{
+	struct op *o = op_new(s, OP_TRAIL, (union op_cb){.trail = cb}, arg, coll);
+
+	if (!o)
+		return GW_ENOMEM;
+	op_args(o, "XRANGE");
+	op_args(o, op_key(o, 0, KEYS_CONFLICTS));
+	if (after && *after)
+		snprintf(o->nums[0], sizeof(o->nums[0]), "(%.30s", after);
+	else
+		snprintf(o->nums[0], sizeof(o->nums[0]), "-");
+	op_args(o, o->nums[0]);
+	op_args(o, "+");
+	op_args(o, "COUNT");
+	op_args(o, op_num(o, 1, count));
+	return op_send(o);
 }
 
 static void ignore_reply(struct rconn *c, int err, redisReply *r, void *arg)
@@ -516,12 +721,12 @@ static void ignore_reply(struct rconn *c, int err, redisReply *r, void *arg)
 	GW_UNUSED(arg);
 }
 
-void store_publish(struct store *s, const char *channel, const char *payload)
+int store_publish(struct store *s, const char *channel, const char *payload)
 {
 	const char *argv[3] = {"PUBLISH", channel, payload};
 	size_t lens[3] = {7, strlen(channel), strlen(payload)};
 
-	rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
+	return rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
 }
 
 /* ---- readiness checks ------------------------------------------------------ */
@@ -610,11 +815,13 @@ static void run_checks(struct store *s)
 		lens[0] = 6;
 		lens[1] = 4;
 		lens[2] = s->scripts[i].len;
-		rconn_command(s->conn, load_reply, s, 3, argv, lens);
+		if (rconn_command(s->conn, load_reply, s, 3, argv, lens))
+			return; /* out of memory: the recheck timer tries again */
 	}
 	argv[0] = "INFO";
 	lens[0] = 4;
-	rconn_command(s->conn, info_reply, s, 1, argv, lens);
+	if (rconn_command(s->conn, info_reply, s, 1, argv, lens))
+		snprintf(s->status, sizeof(s->status), "out of memory");
 }
 
 static void conn_up(struct rconn *c, void *ctx)
@@ -657,6 +864,8 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 		[SC_META] = {lua_meta, &lua_meta_len},
 		[SC_ROTATE] = {lua_rotate, &lua_rotate_len},
 		[SC_LIST] = {lua_list, &lua_list_len},
+		[SC_READ] = {lua_read, &lua_read_len},
+		[SC_RECORD] = {lua_record, &lua_record_len},
 	};
 	struct store *s = calloc(1, sizeof(*s));
 	struct rconn_opts co;

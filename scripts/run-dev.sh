@@ -1,18 +1,22 @@
 #!/bin/sh
 # run-dev.sh - what `make run` does after building: a private redis-server
-# (AOF, noeviction) in a temp dir unless SYNCGATE_REDIS_URL is set, then the
-# gateway on 8080/8081 in dev mode with a fresh HS256 secret and a token for
-# "dev" written to build/dev/token. Ctrl-C stops both.
+# (AOF, noeviction) in a temp dir unless SYNCGATE_REDIS_URL is set; unless
+# SYNCGATE_CONFIG is set, the example cart resolver (examples/cart-resolver)
+# and a config that gives the "carts" collection the callback conflict
+# policy; then the gateway on 8080/8081 in dev mode with a fresh HS256
+# secret and a token for "dev" written to build/dev/token. Ctrl-C stops all.
 set -eu
 cd "$(dirname "$0")/.."
 dev=build/dev
 mkdir -p "$dev"
 redis_pid=""
+resolver_pid=""
 tmp=""
 
 cleanup() {
 	trap - INT TERM EXIT
 	[ -n "${gw_pid:-}" ] && kill -TERM "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
+	[ -n "$resolver_pid" ] && kill -TERM "$resolver_pid" 2>/dev/null && wait "$resolver_pid" 2>/dev/null || true
 	[ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
 	[ -n "$tmp" ] && rm -rf "$tmp"
 	echo "syncgate dev: stopped"
@@ -38,6 +42,32 @@ if [ -z "${SYNCGATE_REDIS_URL:-}" ]; then
 	echo "syncgate dev: private redis-server on 127.0.0.1:$port (data in $tmp, AOF everysec)"
 fi
 export SYNCGATE_REDIS_URL
+
+carts=""
+if [ -z "${SYNCGATE_CONFIG:-}" ]; then
+	rport=9000
+	while ss -ltn 2>/dev/null | grep -q ":$rport "; do
+		rport=$((rport + 1))
+	done
+	SYNCGATE_RESOLVER_SECRET=${SYNCGATE_RESOLVER_SECRET:-$(openssl rand -hex 32)}
+	export SYNCGATE_RESOLVER_SECRET
+	PORT=$rport node examples/cart-resolver/server.mjs > "$dev/cart-resolver.log" 2>&1 &
+	resolver_pid=$!
+	i=0
+	until grep -q "listening on" "$dev/cart-resolver.log" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 200 ] && { echo "the cart resolver did not start:"; cat "$dev/cart-resolver.log"; exit 1; }
+		sleep 0.05
+	done
+	cat > "$dev/config.json" <<JSON
+{"collections": [{"match": "carts", "conflict": "callback", "fallback": "lww",
+  "resolver_url": "http://127.0.0.1:$rport/resolve", "resolver_timeout_ms": 2000}]}
+JSON
+	SYNCGATE_CONFIG=$dev/config.json
+	export SYNCGATE_CONFIG
+	carts="    conflicts   : collection \"carts\" is settled by examples/cart-resolver
+                  on 127.0.0.1:$rport (log: $dev/cart-resolver.log); see docs/conflicts.md
+"
+fi
 
 export SYNCGATE_HTTP_PORT=${SYNCGATE_HTTP_PORT:-8080}
 export SYNCGATE_WS_PORT=${SYNCGATE_WS_PORT:-8081}
@@ -74,7 +104,7 @@ cat <<MSG
     WebSocket   : $ws
     token (24 h): written to $dev/token  (subject "dev", may read and write everything)
     demo page   : $demo
-
+$carts
   try it (another terminal, in this folder):
     export TOKEN=\$(cat $dev/token)
     node scripts/ws-tail.mjs todos &

@@ -1,14 +1,18 @@
 #!lua
 --[[
-write.lua - the atomic step of a document write (DESIGN.md section 5).
+write.lua - the atomic step of a document write (DESIGN.md sections 5 and 6).
 
-Checks that the stored document is still the one the gateway decided on and
-that Redis has not lost what the gateway saw; then stores the document, takes
-the next sequence number, appends the change to the log and publishes it.
-Everything is validated before the first write (Lua does not roll back), and
-the #!lua line makes Redis refuse the script under OOM before it runs.
+Checks that the stored document is still the one the gateway decided on, that
+Redis has not lost what the gateway saw, and that the write's idempotency key
+(if any) has no answer yet; then stores the document, takes the next sequence
+number, appends the change (and the conflict it settled, if any) to the log,
+records the conflict in the trail, keeps the answer under the idempotency key
+and publishes the change. Everything is validated before the first write (Lua
+does not roll back), and the #!lua line makes Redis refuse the script under
+OOM before it runs.
 
 KEYS[1] docs hash    KEYS[2] log stream    KEYS[3] meta hash    KEYS[4] ids zset
+KEYS[5] conflicts stream (the trail)      KEYS[6] idempotency record (string)
 ARGV[1] document id
 ARGV[2] offset of the stored document the write was decided on ("" = none)
 ARGV[3] the new document JSON up to and including  "offset":"
@@ -17,18 +21,31 @@ ARGV[5] epoch the gateway knows ("" = none known)
 ARGV[6] highest seq the gateway has seen in that epoch
 ARGV[7] log retention: entries kept (at least)
 ARGV[8] pub/sub channel
+ARGV[9] conflict trail entry up to and including  "offset":"  ("" = no conflict)
+ARGV[10] trail retention: entries kept (at least)
+ARGV[11] idempotency record head ("" = the write has no key)
+ARGV[12] the answer's tail: what follows the document without its closing
+         brace in the answer (,"applied":...})
+ARGV[13] seconds the idempotency record is kept
 
 Reply: {"ok", "<epoch>:<seq>"}
      | {"changed"}            the stored document moved on: decide again
      | {"stale", epoch, seq}  Redis shows another epoch, or less than seen
+     | {"idem", record}       the key already has an answer: nothing written
      | an error reply         keys of the wrong type, bad arguments
+
+The log entry is {d = document} or {d = document, c = conflict entry}; the
+published message is the document, or the conflict entry, a newline, and the
+document (JSON as we write it never holds a raw newline).
 ]]
-local docs, log, meta, ids = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local docs, log, meta, ids, trail, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, expected, doc, new_epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local known, min_seq, history = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-local channel = ARGV[8]
+local channel, conflict, trail_keep = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local rec_head, answer_tail, ttl = ARGV[11], ARGV[12], tonumber(ARGV[13])
 
-if not min_seq or not history or history < 1 or doc == '' or id == '' then
+if not min_seq or not history or history < 1 or doc == '' or id == '' or
+   not trail_keep or trail_keep < 1 or not ttl or ttl < 1 then
   return redis.error_reply('ERR syncgate write.lua: bad arguments')
 end
 local function wrong_type(key, want)
@@ -36,8 +53,14 @@ local function wrong_type(key, want)
   return t ~= 'none' and t ~= want
 end
 if wrong_type(docs, 'hash') or wrong_type(log, 'stream') or
-   wrong_type(meta, 'hash') or wrong_type(ids, 'zset') then
+   wrong_type(meta, 'hash') or wrong_type(ids, 'zset') or
+   wrong_type(trail, 'stream') or wrong_type(idem, 'string') then
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
+end
+
+if rec_head ~= '' then
+  local rec = redis.call('GET', idem)
+  if rec then return {'idem', rec} end
 end
 
 local m = redis.call('HMGET', meta, 'epoch', 'seq')
@@ -72,6 +95,16 @@ end
 redis.call('HSET', meta, 'seq', s)
 redis.call('HSET', docs, id, full)
 if not cur then redis.call('ZADD', ids, 0, id) end
-redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full)
-redis.call('PUBLISH', channel, full)
+if conflict ~= '' then
+  local entry = conflict .. off .. '"}'
+  redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full, 'c', entry)
+  redis.call('XADD', trail, 'MAXLEN', '~', trail_keep, '*', 'd', entry)
+  redis.call('PUBLISH', channel, entry .. '\n' .. full)
+else
+  redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full)
+  redis.call('PUBLISH', channel, full)
+end
+if rec_head ~= '' then
+  redis.call('SET', idem, rec_head .. string.sub(full, 1, -2) .. answer_tail, 'EX', ttl)
+end
 return {'ok', off}

@@ -53,6 +53,7 @@ struct rcoll {
 	uint64_t seq;
 	uint64_t first;     /* lowest seq the log still holds */
 	char *log[SIM_LOG]; /* log[seq]: stored document, owned */
+	char *clog[SIM_LOG]; /* clog[seq]: the conflict it settled, owned */
 };
 
 struct seen {
@@ -69,7 +70,7 @@ struct client {
 	bool has_since, positioned;
 	char epoch[OFFSET_EPOCH_MAX + 1];
 	uint64_t pos;
-	int nsubscribed, nchanges, nresets;
+	int nsubscribed, nchanges, nresets, nconflicts;
 	char last_reason[32];
 	struct seen seen[SIM_SEEN]; /* every change received, by offset */
 	size_t nseen;
@@ -84,6 +85,7 @@ struct sim {
 	int epochs;
 	struct client cl[SIM_CLIENTS];
 	int64_t now;
+	int fail_calls; /* the next n backend reads fail to start */
 };
 
 static struct sim sim;
@@ -107,27 +109,48 @@ static inline struct call *rec(enum kind k, void *ctx, const char *coll)
 
 static inline void be_open(void *ctx, const char *coll) { rec(K_OPEN, ctx, coll); }
 static inline void be_close(void *ctx, const char *coll) { rec(K_CLOSE, ctx, coll); }
-static inline void be_meta(void *ctx, const char *coll, struct hub_sub *sub)
-{
-	rec(K_META, ctx, coll)->sub = sub;
-}
-static inline void be_log(void *ctx, const char *coll, uint64_t from,
-			  size_t count, struct hub_sub *sub)
-{
-	struct call *c = rec(K_LOG, ctx, coll);
 
+/* A read that cannot start (sim.fail_calls): no record, no answer. */
+static inline bool fail_now(void)
+{
+	if (sim.fail_calls <= 0)
+		return false;
+	sim.fail_calls--;
+	return true;
+}
+
+static inline int be_meta(void *ctx, const char *coll, struct hub_sub *sub)
+{
+	if (fail_now())
+		return GW_ENOMEM;
+	rec(K_META, ctx, coll)->sub = sub;
+	return 0;
+}
+static inline int be_log(void *ctx, const char *coll, uint64_t from,
+			 size_t count, struct hub_sub *sub)
+{
+	struct call *c;
+
+	if (fail_now())
+		return GW_ENOMEM;
+	c = rec(K_LOG, ctx, coll);
 	assert_true(count > 0);
 	c->sub = sub;
 	c->from = from;
 	c->count = count;
+	return 0;
 }
-static inline void be_rotate(void *ctx, const char *coll, const char *epoch,
-			     uint64_t min_seq)
+static inline int be_rotate(void *ctx, const char *coll, const char *epoch,
+			    uint64_t min_seq)
 {
-	struct call *c = rec(K_ROTATE, ctx, coll);
+	struct call *c;
 
+	if (fail_now())
+		return GW_ENOMEM;
+	c = rec(K_ROTATE, ctx, coll);
 	snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
 	c->min_seq = min_seq;
+	return 0;
 }
 
 /* Number of recorded, unanswered calls of kind k for coll. */
@@ -206,8 +229,35 @@ static inline uint64_t rwrite(const char *coll, const char *tag)
 	assert_true(r->seq + 1 < SIM_LOG);
 	r->seq++;
 	free(r->log[r->seq]);
+	free(r->clog[r->seq]);
+	r->clog[r->seq] = NULL;
 	r->log[r->seq] = make_doc(coll, r->epoch, r->seq, tag);
 	return r->seq;
+}
+
+/* A conflict trail entry (as trail.c writes them, abridged) at epoch:seq;
+ * applied: it settled the change at seq, else it followed it. */
+static inline char *make_conflict(const char *coll, const char *epoch,
+				  uint64_t seq, const char *tag, bool applied)
+{
+	char *d;
+
+	assert_true(asprintf(&d, "{\"type\":\"conflict\",\"collection\":\"%s\","
+			     "\"id\":\"x\",\"policy\":\"lww\",\"winner\":\"incoming\","
+			     "\"applied\":%s,\"tag\":\"%s\",\"offset\":\"%s:%llu\"}",
+			     coll, applied ? "true" : "false", tag, epoch,
+			     (unsigned long long)seq) > 0);
+	return d;
+}
+
+/* A write that settled a conflict: the log entry carries both. */
+static inline uint64_t rwrite_conflict(const char *coll, const char *tag)
+{
+	uint64_t seq = rwrite(coll, tag);
+	struct rcoll *r = rcoll(coll);
+
+	r->clog[seq] = make_conflict(coll, r->epoch, seq, tag, true);
+	return seq;
 }
 
 static inline void rwrite_n(const char *coll, int n)
@@ -216,13 +266,33 @@ static inline void rwrite_n(const char *coll, int n)
 		rwrite(coll, "w");
 }
 
-/* Publishes the stored change at seq (pub/sub delivers it). */
+/* Publishes the stored change at seq (pub/sub delivers it), with its
+ * conflict entry in front when it settled one (as write.lua does). */
 static inline void publish(const char *coll, uint64_t seq)
 {
 	struct rcoll *r = rcoll(coll);
 
 	assert_non_null(r->log[seq]);
-	hub_on_live(sim.h, coll, r->log[seq], strlen(r->log[seq]));
+	if (r->clog[seq]) {
+		char *m;
+
+		assert_true(asprintf(&m, "%s\n%s", r->clog[seq], r->log[seq]) > 0);
+		hub_on_live(sim.h, coll, m, strlen(m));
+		free(m);
+	} else {
+		hub_on_live(sim.h, coll, r->log[seq], strlen(r->log[seq]));
+	}
+	CHECK();
+}
+
+/* A conflict that changed nothing is published after the head (reject). */
+static inline void publish_reject(const char *coll, const char *tag)
+{
+	struct rcoll *r = rtouch(coll);
+	char *m = make_conflict(coll, r->epoch, r->seq, tag, false);
+
+	hub_on_live(sim.h, coll, m, strlen(m));
+	free(m);
 	CHECK();
 }
 
@@ -241,7 +311,9 @@ static inline void rlose_tail(const char *coll, uint64_t n)
 
 	for (; n; n--, r->seq--) {
 		free(r->log[r->seq]);
+		free(r->clog[r->seq]);
 		r->log[r->seq] = NULL;
+		r->clog[r->seq] = NULL;
 	}
 }
 
@@ -252,7 +324,9 @@ static inline void rtrim(const char *coll, uint64_t first)
 
 	for (uint64_t s = r->first; s < first && s < SIM_LOG; s++) {
 		free(r->log[s]);
+		free(r->clog[s]);
 		r->log[s] = NULL;
+		r->clog[s] = NULL;
 	}
 	r->first = first;
 }
@@ -279,6 +353,8 @@ static inline void answer_log_upto(const struct call *c, uint64_t upto)
 		e[n].seq = s;
 		e[n].doc = r->log[s];
 		e[n].len = strlen(r->log[s]);
+		e[n].conflict = r->clog[s];
+		e[n].clen = r->clog[s] ? strlen(r->clog[s]) : 0;
 		n++;
 	}
 	hub_on_log(sim.h, c->coll, c->sub, 0, e, n);
@@ -396,9 +472,11 @@ static inline struct client *client_q(int i, size_t qlimit)
 
 static inline struct client *client(int i) { return client_q(i, 1 << 24); }
 
-/* Subscribes c to coll (since "epoch:seq" or NULL); must succeed. */
-static inline void csub(struct client *c, const char *coll, const char *since,
-			const char *ref)
+/* Subscribes c to coll (since "epoch:seq" or NULL), with or without the
+ * conflict entries; must succeed. */
+static inline void csub_conflicts(struct client *c, const char *coll,
+				  const char *since, const char *ref,
+				  bool conflicts)
 {
 	struct offset off;
 
@@ -412,8 +490,15 @@ static inline void csub(struct client *c, const char *coll, const char *since,
 		c->pos = off.seq;
 		c->positioned = true;
 	}
-	assert_int_equal(hub_subscribe(sim.h, &c->s, coll, since ? &off : NULL, ref), 0);
+	assert_int_equal(hub_subscribe(sim.h, &c->s, coll, since ? &off : NULL, ref,
+				       conflicts), 0);
 	CHECK();
+}
+
+static inline void csub(struct client *c, const char *coll, const char *since,
+			const char *ref)
+{
+	csub_conflicts(c, coll, since, ref, false);
 }
 
 /* Pops and parses the oldest queued message (must exist). */
@@ -494,6 +579,17 @@ static inline void model_apply(struct client *c, json_t *j)
 		c->nseen++;
 		c->pos = off.seq;
 		c->nchanges++;
+	} else if (strcmp(type, "conflict") == 0) {
+		bool applied = json_is_true(json_object_get(j, "applied"));
+
+		/* a settling conflict comes right before its change; one that
+		 * changed nothing right after the change it followed */
+		assert_int_equal(c->nsubscribed, 1);
+		assert_string_equal(off.epoch, c->epoch);
+		if (off.seq != (applied ? c->pos + 1 : c->pos))
+			fail_msg("client %s at %llu got conflict %s (applied %d)",
+				 c->s.id, (unsigned long long)c->pos, o, applied);
+		c->nconflicts++;
 	} else {
 		fail_msg("unexpected message type %s", type);
 	}
@@ -613,8 +709,10 @@ static inline int sim_teardown(void **state)
 		if (sim.cl[i].used)
 			session_release(&sim.cl[i].s);
 	for (size_t i = 0; i < sim.nrc; i++)
-		for (size_t s = 0; s < SIM_LOG; s++)
+		for (size_t s = 0; s < SIM_LOG; s++) {
 			free(sim.rc[i].log[s]);
+			free(sim.rc[i].clog[s]);
+		}
 	return 0;
 }
 

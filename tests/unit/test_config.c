@@ -110,10 +110,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.ws_auth_timeout_s, 10);
 	assert_int_equal(c.shutdown_timeout_s, 10);
 	assert_int_equal(c.list_limit_max, 1000);
-	assert_int_equal(c.ncolls, 0);
+	assert_int_equal(c.colls.n, 0);
 	assert_int_equal(c.norigins, 0);
 	assert_null(c.config_file);
-	assert_null(config_policy(&c, "todos"));
+	assert_null(policy_find(&c.colls, "todos"));
 	config_release(&c);
 	assert_null(c.bind);
 	assert_int_equal(c.http_port, 0);
@@ -385,6 +385,21 @@ static const struct {
 	{"{\"collections\":[{\"match\":\"a\",\"resolver_timeout_ms\":0}]}",
 	 "resolver_timeout_ms"},
 	{"{\"collections\":[{\"match\":\"a\",\"colour\":1}]}", "colour"},
+	{"{\"collections\":[{\"match\":\"a\",\"conflict\":\"callback\","
+	 "\"resolver_url\":\"http://127.0.0.1:9/r\"}]}", "SYNCGATE_RESOLVER_SECRET"},
+	{"{\"collections\":[{\"match\":\"a\",\"resolver_url\":\"ftp://h/r\"}]}",
+	 "resolver_url"},
+	{"{\"collections\":[{\"match\":\"a\",\"resolver_url\":\"file:///etc/x\"}]}",
+	 "resolver_url"},
+	{"{\"collections\":[{\"match\":\"a\",\"resolver_url\":\"http://\"}]}",
+	 "resolver_url"},
+	{"{\"collections\":[{\"match\":\"a\",\"resolver_url\":\"http://h/a b\"}]}",
+	 "resolver_url"},
+	{"{\"collections\":[{\"match\":\"a\",\"resolver_url\":7}]}", "resolver_url"},
+	{"{\"collections\":[{\"match\":\"a\",\"resolver_secret_env\":\"a-b\"}]}",
+	 "resolver_secret_env"},
+	{"{\"collections\":[{\"match\":\"a\",\"conflict_history\":0}]}",
+	 "conflict_history"},
 	{"{\"auth\":{\"default_permissions\":{\"read\":[\"a*b\"]}}}", "read"},
 	{"{\"auth\":{\"default_permissions\":[]}}", "permissions"},
 	{"{\"ws\":{\"allowed_origins\":[1]}}", "allowed_origins"},
@@ -498,22 +513,22 @@ static void test_collections(void **state)
 
 	(void)state;
 	assert_int_equal(load(&c, args, env, &act, &e), 0);
-	assert_int_equal(c.ncolls, 4);
-	p = config_policy(&c, "todos");
-	assert_ptr_equal(p, &c.colls[0]);
+	assert_int_equal(c.colls.n, 4);
+	p = policy_find(&c.colls, "todos");
+	assert_ptr_equal(p, &c.colls.v[0]);
 	assert_int_equal(p->conflict, POLICY_REJECT);
 	assert_int_equal(p->history, 0);
-	p = config_policy(&c, "notes.a");
-	assert_ptr_equal(p, &c.colls[1]);
+	p = policy_find(&c.colls, "notes.a");
+	assert_ptr_equal(p, &c.colls.v[1]);
 	assert_int_equal(p->conflict, POLICY_LWW);
 	assert_int_equal(p->history, 50);
 	/* first match wins, even over a more specific later entry */
-	assert_ptr_equal(config_policy(&c, "notes.private"), &c.colls[1]);
-	p = config_policy(&c, "todos2");
-	assert_ptr_equal(p, &c.colls[3]);
+	assert_ptr_equal(policy_find(&c.colls, "notes.private"), &c.colls.v[1]);
+	p = policy_find(&c.colls, "todos2");
+	assert_ptr_equal(p, &c.colls.v[3]);
 	assert_int_equal(p->fallback, POLICY_REJECT);
 	assert_int_equal(p->resolver_timeout_ms, 500);
-	assert_ptr_equal(config_policy(&c, "notes"), &c.colls[3]);
+	assert_ptr_equal(policy_find(&c.colls, "notes"), &c.colls.v[3]);
 	assert_int_equal(c.default_perms.nread, 1);
 	assert_string_equal(c.default_perms.read[0], "todos");
 	assert_int_equal(c.default_perms.nwrite, 0);
@@ -521,9 +536,9 @@ static void test_collections(void **state)
 	assert_string_equal(c.allowed_origins[0], "https://app.example");
 	out = printed(&c);
 	assert_non_null(strstr(out, "{\"match\":\"todos\",\"conflict\":\"reject\","
-				    "\"history\":10000}"));
+				    "\"history\":10000,\"conflict_history\":1000}"));
 	assert_non_null(strstr(out, "{\"match\":\"notes.*\",\"conflict\":\"lww\","
-				    "\"history\":50}"));
+				    "\"history\":50,\"conflict_history\":1000}"));
 	free(out);
 	config_release(&c);
 	/* without a catch-all, unmatched collections get NULL: lww */
@@ -531,9 +546,9 @@ static void test_collections(void **state)
 	path = tmp_file("{\"collections\":[{\"match\":\"a*\",\"conflict\":\"reject\"}]}");
 	args[1] = path;
 	assert_int_equal(load(&c, args, NULL, &act, &e), 0);
-	assert_non_null(config_policy(&c, "a"));
-	assert_non_null(config_policy(&c, "abc"));
-	assert_null(config_policy(&c, "b"));
+	assert_non_null(policy_find(&c.colls, "a"));
+	assert_non_null(policy_find(&c.colls, "abc"));
+	assert_null(policy_find(&c.colls, "b"));
 	config_release(&c);
 	drop_file(path);
 	/* collections come from the file only */
@@ -543,6 +558,59 @@ static void test_collections(void **state)
 		assert_int_equal(load(&c, flag, NULL, &act, &e), GW_EBADREQ);
 		config_release(&c);
 	}
+}
+
+/* The callback policy: URL, timeout, fallback and the secret's variable. */
+static void test_callback_policy(void **state)
+{
+	char *path = tmp_file(
+		"{\"collections\":["
+		"{\"match\":\"carts\",\"conflict\":\"callback\","
+		"\"resolver_url\":\"https://app.example/resolve\","
+		"\"resolver_timeout_ms\":500,\"fallback\":\"reject\"},"
+		"{\"match\":\"notes*\",\"conflict\":\"callback\","
+		"\"resolver_url\":\"http://127.0.0.1:9000/r\","
+		"\"resolver_secret_env\":\"NOTES_SECRET\",\"conflict_history\":7}]}");
+	const char *args[] = {"--config", path, NULL};
+	const char *env[] = {"SYNCGATE_RESOLVER_SECRET=" SECRET,
+			     "NOTES_SECRET=another-secret-of-32-bytes-or-more!", NULL};
+	const char *short_env[] = {"SYNCGATE_RESOLVER_SECRET=" SECRET,
+				   "NOTES_SECRET=short", NULL};
+	const struct coll_policy *p;
+	struct config c;
+	enum config_action act;
+	struct gw_error e;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, args, env, &act, &e), 0);
+	p = policy_find(&c.colls, "carts");
+	assert_non_null(p);
+	assert_int_equal(p->conflict, POLICY_CALLBACK);
+	assert_string_equal(p->resolver_url, "https://app.example/resolve");
+	assert_int_equal(p->resolver_timeout_ms, 500);
+	assert_int_equal(p->fallback, POLICY_REJECT);
+	assert_string_equal(p->secret, SECRET);
+	assert_int_equal(p->secret_len, strlen(SECRET));
+	p = policy_find(&c.colls, "notes.x");
+	assert_int_equal(p->fallback, POLICY_LWW);
+	assert_int_equal(p->resolver_timeout_ms, 2000);
+	assert_string_equal(p->secret, "another-secret-of-32-bytes-or-more!");
+	assert_int_equal(p->conflict_history, 7);
+	/* printed without the secrets, with the variables' names */
+	out = printed(&c);
+	assert_null(strstr(out, SECRET));
+	assert_null(strstr(out, "another-secret"));
+	assert_non_null(strstr(out, "\"resolver_secret_env\":\"NOTES_SECRET\""));
+	assert_non_null(strstr(out, "\"conflict_history\":7}"));
+	assert_non_null(strstr(out, "\"conflict_history\":1000}"));
+	free(out);
+	config_release(&c);
+	/* a secret shorter than 32 bytes refuses the start */
+	assert_int_equal(load(&c, args, short_env, &act, &e), GW_EBADREQ);
+	assert_non_null(strstr(e.msg, "NOTES_SECRET"));
+	config_release(&c);
+	drop_file(path);
 }
 
 static const struct {
@@ -652,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_print_hides_secrets),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_callback_policy),
 		cmocka_unit_test(test_config_flag_needs_value),
 		cmocka_unit_test(test_bad_file_json_message),
 		cmocka_unit_test(test_collections),

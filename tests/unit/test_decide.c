@@ -34,7 +34,7 @@ struct row {
 	const char *wver, *wdata, *writer;
 	int64_t wts;
 	const char *if_match; /* "@ok": the stored ETag; "@stale": another */
-	enum decide_policy policy;
+	enum conflict_policy policy;
 	bool server_clock;
 	/* expected */
 	enum decide_kind kind;
@@ -53,6 +53,8 @@ struct row {
 	.nactor = a, .nts = t
 #define FAIL(e) .kind = DECIDE_FAIL, .err = e
 #define NOOP .kind = DECIDE_NOOP
+#define RESOLVE(v, d, a, t) .kind = DECIDE_RESOLVE, .nver = v, .ndata = d, \
+	.nactor = a, .nts = t, .conflict = true, .winner = "resolver"
 #define INC .applied = true, .conflict = true, .winner = "incoming"
 #define KEPT .applied = false, .conflict = true, .winner = "stored"
 
@@ -179,6 +181,25 @@ static const struct row rows[] = {
 	 FAIL(GW_ECONFLICT), .conflict = true, .winner = "stored"},
 	{"reject rule 4", S5, PUT("{'a':1,'b':1}", "1", "b", T1),
 	 .policy = POLICY_REJECT, NOOP},
+	/* rule 5, callback: ask the resolver, sending the incoming doc as is */
+	{"callback put", S5, PUT(W5, "{'x':1}", "b", T1), .policy = POLICY_CALLBACK,
+	 RESOLVE(W5, "{'x':1}", "b", T1)},
+	{"callback delete", S5, DEL(W5, "b", T1), .policy = POLICY_CALLBACK,
+	 RESOLVE(W5, NULL, "b", T1)},
+	{"callback clamps the ts it sends", S5, PUT(W5, "1", "b", NOW + 999999),
+	 .policy = POLICY_CALLBACK, RESOLVE(W5, "1", "b", NOW + CLAMP)},
+	{"callback against a tombstone", TOMB("{'a':2,'b':1}", "a", T0),
+	 PUT(W5, "1", "b", T1), .policy = POLICY_CALLBACK, RESOLVE(W5, "1", "b", T1)},
+	{"callback rule 4", S5, PUT("{'a':1,'b':1}", "1", "b", T1),
+	 .policy = POLICY_CALLBACK, NOOP},
+	{"callback rule 2", S5, PUT("{'a':2,'b':2}", "1", "b", T1),
+	 .policy = POLICY_CALLBACK, APPLY("{'a':2,'b':2}", "1", "b", T1),
+	 .applied = true},
+	{"callback rule 1", S5, PUT("{'a':3,'b':2}", "1", "b", T1),
+	 .policy = POLICY_CALLBACK, FAIL(GW_EINVVER)},
+	{"callback unconditional", S5, PUT(NULL, "1", "b", T1),
+	 .policy = POLICY_CALLBACK, APPLY("{'a':2,'b':2}", "1", "b", T1),
+	 .applied = true},
 	/* unconditional writes: +1 on the writer's entry of S */
 	{"uncond create", PUT(NULL, "{'v':1}", "a", NO_TS),
 	 APPLY("{'a':1}", "{'v':1}", "a", NOW), .applied = true,
@@ -348,7 +369,7 @@ static void check_row(const struct row *r, size_t i)
 	    out.winner == NULL || strcmp(out.winner, r->winner) != 0)
 		fail_msg("row %zu \"%s\": winner %s", i, r->name,
 			 out.winner ? out.winner : "(none)");
-	if (r->kind == DECIDE_APPLY) {
+	if (r->kind == DECIDE_APPLY || r->kind == DECIDE_RESOLVE) {
 		struct vv want;
 		struct sbuf sb = SBUF_INIT;
 
@@ -360,7 +381,7 @@ static void check_row(const struct row *r, size_t i)
 		sbuf_release(&sb);
 		vv_release(&want);
 		/* every applied change advances the stored version */
-		if (r->sver)
+		if (r->sver && r->kind == DECIDE_APPLY)
 			assert_int_equal(vv_compare(&out.next.version,
 						    &stored.version),
 					 VV_DOMINATES);
@@ -450,9 +471,79 @@ static void test_merge_too_large(void **state)
 static void test_policy_names(void **state)
 {
 	(void)state;
-	assert_string_equal(decide_policy_name(POLICY_LWW), "lww");
-	assert_string_equal(decide_policy_name(POLICY_REJECT), "reject");
-	assert_string_equal(decide_policy_name(POLICY_CALLBACK), "callback");
+	assert_string_equal(policy_name(POLICY_LWW), "lww");
+	assert_string_equal(policy_name(POLICY_REJECT), "reject");
+	assert_string_equal(policy_name(POLICY_CALLBACK), "callback");
+}
+
+/* The resolver's answer: its data, merge(W, S), the writer, server time. */
+static void test_resolved(void **state)
+{
+	struct doc s;
+	struct doc_write w;
+	struct decide_in in;
+	struct decide_out out;
+	struct vv want;
+	json_t *data = j("{'merged':[1,2]}");
+
+	(void)state;
+	doc_init(&s);
+	memset(&w, 0, sizeof(w));
+	vv_j(&s.version, "{'a':2,'b':1}");
+	snprintf(s.actor, sizeof(s.actor), "a");
+	s.data = j("1");
+	s.timestamp = T0;
+	w.has_version = true;
+	vv_j(&w.version, W5);
+	w.data = j("2");
+	memset(&in, 0, sizeof(in));
+	in.stored = &s;
+	in.write = &w;
+	in.collection = "c";
+	in.id = "d";
+	in.writer = "b";
+	in.policy = POLICY_CALLBACK;
+	in.now_ms = NOW;
+	in.clamp_ms = CLAMP;
+	decide_resolved(&in, data, "{\"merged\":[1,2]}", 16, false, &out);
+	assert_int_equal(out.kind, DECIDE_APPLY);
+	assert_true(out.applied && out.conflict && !out.created);
+	assert_string_equal(out.winner, "resolver");
+	vv_j(&want, M5);
+	assert_int_equal(vv_compare(&out.next.version, &want), VV_EQUAL);
+	assert_int_equal(vv_compare(&out.next.version, &s.version), VV_DOMINATES);
+	assert_int_equal(vv_compare(&out.next.version, &w.version), VV_DOMINATES);
+	assert_string_equal(out.next.actor, "b");
+	assert_int_equal(out.next.timestamp, NOW);
+	assert_true(json_equal(out.next.data, data));
+	assert_int_equal(out.next.data_json_len, 16);
+	assert_false(out.next.deleted);
+	decide_out_release(&out);
+	/* a tombstone answer */
+	decide_resolved(&in, NULL, NULL, 0, true, &out);
+	assert_int_equal(out.kind, DECIDE_APPLY);
+	assert_true(out.next.deleted && json_is_null(out.next.data));
+	decide_out_release(&out);
+	/* bringing a tombstone back to life is a creation (201) */
+	s.deleted = true;
+	decide_resolved(&in, data, "{\"merged\":[1,2]}", 16, false, &out);
+	assert_true(out.created);
+	decide_out_release(&out);
+	/* only a versioned write against a stored doc can have been resolved */
+	w.has_version = false;
+	decide_resolved(&in, data, NULL, 0, false, &out);
+	assert_int_equal(out.kind, DECIDE_FAIL);
+	decide_out_release(&out);
+	in.stored = NULL;
+	w.has_version = true;
+	decide_resolved(&in, data, NULL, 0, false, &out);
+	assert_int_equal(out.kind, DECIDE_FAIL);
+	decide_out_release(&out);
+	vv_release(&want);
+	json_decref(data);
+	json_decref(w.data);
+	vv_release(&w.version);
+	doc_release(&s);
 }
 
 int main(void)
@@ -461,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_merge_too_large),
 		cmocka_unit_test(test_policy_names),
+		cmocka_unit_test(test_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,7 +43,7 @@ static void test_first_subscribe(void **state)
 	assert_int_equal(sim.ncalls, 0);
 	expect_subscribed(&sim.cl[2], repoch("todos"), 3, NULL);
 	/* the same session twice on one collection is refused */
-	assert_int_equal(hub_subscribe(sim.h, &a->s, "todos", NULL, NULL), GW_EBADREQ);
+	assert_int_equal(hub_subscribe(sim.h, &a->s, "todos", NULL, NULL, false), GW_EBADREQ);
 	CHECK();
 }
 
@@ -602,6 +602,102 @@ static void test_idle_cap(void **state)
 	assert_true(hub_collection_count(sim.h) <= 25000 + 2);
 }
 
+/* Conflict entries: only to subscriptions that asked, right before the
+ * change they settled (live, repaired, replayed), and rejects after the
+ * change they followed, live only. */
+static void test_conflicts(void **state)
+{
+	struct client *a = client(0), *b = client(1), *c = client(2);
+	struct call lg;
+	uint64_t s;
+
+	(void)state;
+	rwrite_n("todos", 2);
+	csub_conflicts(a, "todos", NULL, NULL, true);
+	csub(b, "todos", NULL, NULL);
+	pump();
+	expect_subscribed(a, repoch("todos"), 2, NULL);
+	expect_subscribed(b, repoch("todos"), 2, NULL);
+	/* live: entry then change for a; the change alone for b */
+	s = rwrite_conflict("todos", "c3");
+	publish("todos", s);
+	assert_int_equal(drain(a), 1);
+	assert_int_equal(a->nconflicts, 1);
+	assert_int_equal(drain(b), 1);
+	assert_int_equal(b->nconflicts, 0);
+	/* a reject after change 3 */
+	publish_reject("todos", "r1");
+	assert_int_equal(drain(a), 0);
+	assert_int_equal(a->nconflicts, 2);
+	expect_empty(b);
+	/* repaired from the log: the entry comes from the log entry */
+	rwrite_conflict("todos", "c4"); /* dropped by pub/sub */
+	wpub("todos", "x5");
+	lg = take(K_LOG, "todos");
+	/* a reject while repairing is out of step: not sent (the trail keeps it) */
+	publish_reject("todos", "r2");
+	answer(&lg);
+	assert_int_equal(drain(a), 2);
+	assert_int_equal(a->nconflicts, 3);
+	assert_int_equal(drain(b), 2);
+	/* replayed with since: entries from the log too */
+	csub_conflicts(c, "todos", off_str(repoch("todos"), 2), NULL, true);
+	pump();
+	assert_int_equal(drain(c), 3);
+	assert_int_equal(c->nconflicts, 2);
+	/* a reject published for an old head is not sent */
+	{
+		char *m = make_conflict("todos", repoch("todos"), 3, "old", false);
+
+		hub_on_live(sim.h, "todos", m, strlen(m));
+		free(m);
+		CHECK();
+	}
+	expect_empty(a);
+	expect_empty(c);
+	/* a malformed combined message is ignored */
+	hub_on_live(sim.h, "todos", "{\"type\":\"conflict\",\"x\":1}\n{}", 28);
+	CHECK();
+	expect_empty(a);
+	assert_int_equal(sim.ncalls, 0);
+}
+
+/* A backend read that cannot even start (out of memory) is retried at a
+ * later tick, like a failed one; nothing is answered twice. */
+static void test_start_failures_retry(void **state)
+{
+	struct client *a = client(0), *b = client(1);
+
+	(void)state;
+	hub_tick(sim.h, 10000);
+	rwrite_n("todos", 3);
+	csub(a, "todos", NULL, NULL);
+	sim.fail_calls = 1;
+	take_answer(K_OPEN, "todos");  /* its head read fails to start */
+	assert_int_equal(sim.ncalls, 0);
+	expect_empty(a);
+	hub_tick(sim.h, 11000);
+	pump();
+	expect_subscribed(a, repoch("todos"), 3, NULL);
+	/* a replay read that cannot start */
+	sim.fail_calls = 1;
+	csub(b, "todos", off_str(repoch("todos"), 1), NULL);
+	expect_subscribed(b, repoch("todos"), 3, NULL);
+	assert_int_equal(sim.ncalls, 0);
+	hub_tick(sim.h, 12000);
+	pump();
+	expect_changes(b, 2, 3);
+	/* a repair read that cannot start */
+	rwrite("todos", "lost4");
+	sim.fail_calls = 1;
+	wpub("todos", "x5");
+	assert_int_equal(sim.ncalls, 0);
+	hub_tick(sim.h, 13000);
+	pump();
+	expect_changes(a, 4, 5);
+	expect_changes(b, 4, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +718,8 @@ int main(void)
 		T(test_sub_lost_during_repair),
 		T(test_sub_lost_tail_lost),
 		T(test_idle_cap),
+		T(test_conflicts),
+		T(test_start_failures_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

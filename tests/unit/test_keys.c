@@ -36,8 +36,10 @@ static void test_format(void **state)
 		{KEYS_META, "sg:{todos}:meta"},
 		{KEYS_IDS, "sg:{todos}:ids"},
 		{KEYS_LIVE, "sg:{todos}:live"},
+		{KEYS_CONFLICTS, "sg:{todos}:conflicts"},
 	};
 	char buf[KEYS_MAX];
+	char scope[65];
 
 	(void)state;
 	assert_string_equal(keys_prefix(), "sg:");
@@ -47,6 +49,15 @@ static void test_format(void **state)
 		assert_string_equal(buf, rows[i].want);
 		assert_int_equal(n, strlen(rows[i].want));
 	}
+	memset(scope, 'f', 64);
+	scope[64] = '\0';
+	assert_int_equal(keys_format_idem("todos", "ab12", buf), 20);
+	assert_string_equal(buf, "sg:{todos}:idem:ab12");
+	/* the longest name fits: a 32-byte prefix, a 128-byte collection */
+	assert_int_equal(keys_set_prefix(P32), 0);
+	assert_int_equal(keys_format_idem(C128, scope, buf), 32 + 1 + 128 + 6 + 1 + 64);
+	assert_true(strlen(buf) < KEYS_MAX);
+	assert_int_equal(keys_set_prefix("sg:"), 0);
 }
 
 /* Redis Cluster hashes the text between the first '{' and the next '}'. */
@@ -60,7 +71,7 @@ static void test_hash_tag(void **state)
 	for (size_t p = 0; p < GW_ARRAY_LEN(prefixes); p++) {
 		assert_int_equal(keys_set_prefix(prefixes[p]), 0);
 		for (size_t i = 0; i < GW_ARRAY_LEN(colls); i++)
-			for (int k = KEYS_DOCS; k <= KEYS_LIVE; k++) {
+			for (int k = KEYS_DOCS; k <= KEYS_CONFLICTS; k++) {
 				char buf[KEYS_MAX];
 				size_t n = keys_format((enum keys_kind)k, colls[i],
 						       buf);

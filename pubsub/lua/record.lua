@@ -1,0 +1,52 @@
+#!lua
+--[[
+record.lua - keeps what a write that changed nothing leaves behind (DESIGN.md
+sections 4 and 6): the conflict it met, when the policy refused it (reject),
+in the trail and to the live subscribers that asked for conflicts; and its
+answer, when it carried an idempotency key. Atomic, like write.lua, so that a
+retry through any gateway finds the answer or nothing.
+
+KEYS[1] meta hash    KEYS[2] conflicts stream (the trail)
+KEYS[3] idempotency record (string)
+ARGV[1] conflict trail entry up to and including  "offset":"  ("" = none);
+        the offset appended is the collection's head
+ARGV[2] trail retention: entries kept (at least)
+ARGV[3] pub/sub channel
+ARGV[4] the idempotency record ("" = none)
+ARGV[5] seconds the idempotency record is kept
+
+Reply: {"ok"}
+     | {"idem", record}   the key already has an answer: nothing written
+     | an error reply     keys of the wrong type, bad arguments
+]]
+local meta, trail, idem = KEYS[1], KEYS[2], KEYS[3]
+local conflict, keep, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local rec, ttl = ARGV[4], tonumber(ARGV[5])
+
+if not keep or keep < 1 or not ttl or ttl < 1 then
+  return redis.error_reply('ERR syncgate record.lua: bad arguments')
+end
+local function wrong_type(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  return t ~= 'none' and t ~= want
+end
+if wrong_type(meta, 'hash') or wrong_type(trail, 'stream') or
+   wrong_type(idem, 'string') then
+  return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
+end
+if rec ~= '' then
+  local old = redis.call('GET', idem)
+  if old then return {'idem', old} end
+end
+
+-- every check passed: from here on, only writes
+if conflict ~= '' then
+  local m = redis.call('HMGET', meta, 'epoch', 'seq')
+  local off = ''
+  if m[1] then off = m[1] .. ':' .. (m[2] or '0') end
+  local entry = conflict .. off .. '"}'
+  redis.call('XADD', trail, 'MAXLEN', '~', keep, '*', 'd', entry)
+  if off ~= '' then redis.call('PUBLISH', channel, entry) end
+end
+if rec ~= '' then redis.call('SET', idem, rec, 'EX', ttl) end
+return {'ok'}

@@ -30,6 +30,7 @@
 	XX(TIMEOUT, "unavailable", "redis command timed out", 503, 0)         \
 	XX(RETRY, "unavailable", "stored document kept changing", 503, 0)     \
 	XX(NOMEM, "unavailable", "out of memory", 503, 0)                     \
+	XX(BUSY, "unavailable", "too many calls in flight", 503, 0)          \
 	XX(INTERNAL, "internal", "internal error", 500, 1011)
 
 enum gw_err {

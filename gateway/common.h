@@ -6,7 +6,8 @@
  * constructors return NULL. Each row of GW_ERR_MAP gives the enum name, the
  * wire code (DESIGN.md section 11), the default message, the HTTP status and
  * the WebSocket close code (0: the socket stays open and gets an "error"
- * message instead of a close).
+ * message instead of a close). Mapping an error to the wire goes through
+ * this table and nowhere else.
  */
 #ifndef SG_COMMON_H
 #define SG_COMMON_H
@@ -47,14 +48,23 @@ struct gw_error {
 	char msg[200];
 };
 
-/* Wire code string ("bad_request", ...) of err; "internal" for unknown. */
+/*
+ * Lookups in GW_ERR_MAP. A value that is not a GW_E* code (0 included)
+ * answers as GW_EINTERNAL does. Pure, any thread.
+ */
+/* Wire code string of err ("bad_request", ...). */
 const char *gw_err_code(int err);
 /* Default human message of err. */
 const char *gw_err_message(int err);
-/* HTTP status of err (500 for unknown). */
+/* HTTP status of err. */
 int gw_err_http(int err);
 /* WebSocket close code of err, or 0 when the socket stays open. */
 int gw_err_ws_close(int err);
+/* The enum name of err without GW_E ("CONFLICT" for GW_ECONFLICT). */
+const char *gw_err_name(int err);
+/* The GW_E* code whose gw_err_name is name (exact, case-sensitive); 0 when
+ * no row has that name or name is NULL. */
+int gw_err_from_name(const char *name);
 /* Fill e (may be NULL) with code and a printf-style message; returns code. */
 int gw_fail(struct gw_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

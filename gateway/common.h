@@ -7,7 +7,9 @@
  * wire code (DESIGN.md section 11), the default message, the HTTP status and
  * the WebSocket close code (0: the socket stays open and gets an "error"
  * message instead of a close). Mapping an error to the wire goes through
- * this table and nowhere else.
+ * this table and nowhere else. The close-only rows name why a WebSocket is
+ * closed; no HTTP answer uses them, their status is only a fitting default.
+ * CLOSING is internal: a closing session refuses more messages.
  */
 #ifndef SG_COMMON_H
 #define SG_COMMON_H
@@ -31,6 +33,14 @@
 	XX(TIMEOUT, "unavailable", "redis command timed out", 503, 0)         \
 	XX(RETRY, "unavailable", "stored document kept changing", 503, 0)     \
 	XX(NOMEM, "unavailable", "out of memory", 503, 0)                     \
+	/* close-only: reasons a WebSocket is closed for */                   \
+	XX(SHUTDOWN, "shutting_down", "gateway shutting down", 503, 1001)     \
+	XX(SLOW, "slow_consumer", "slow consumer", 500, 4008)                 \
+	XX(CLOSING, "closing", "session is closing", 500, 0)                  \
+	XX(BINARY, "binary_not_supported", "binary messages are not supported", 415, 1003) \
+	XX(AUTH_TIMEOUT, "auth_timeout", "no auth message in time", 408, 1008) \
+	XX(AUTH_FIRST, "auth_required", "authenticate first", 401, 1008)      \
+	XX(SUBJECT_CHANGED, "subject_changed", "token subject changed", 401, 1008) \
 	XX(INTERNAL, "internal", "internal error", 500, 1011)
 
 enum gw_err {

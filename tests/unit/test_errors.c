@@ -37,6 +37,13 @@ static const struct {
 	{GW_ETIMEOUT, "TIMEOUT", "unavailable", "redis command timed out", 503, 0},
 	{GW_ERETRY, "RETRY", "unavailable", "stored document kept changing", 503, 0},
 	{GW_ENOMEM, "NOMEM", "unavailable", "out of memory", 503, 0},
+	{GW_ESHUTDOWN, "SHUTDOWN", "shutting_down", "gateway shutting down", 503, 1001},
+	{GW_ESLOW, "SLOW", "slow_consumer", "slow consumer", 500, 4008},
+	{GW_ECLOSING, "CLOSING", "closing", "session is closing", 500, 0},
+	{GW_EBINARY, "BINARY", "binary_not_supported", "binary messages are not supported", 415, 1003},
+	{GW_EAUTH_TIMEOUT, "AUTH_TIMEOUT", "auth_timeout", "no auth message in time", 408, 1008},
+	{GW_EAUTH_FIRST, "AUTH_FIRST", "auth_required", "authenticate first", 401, 1008},
+	{GW_ESUBJECT_CHANGED, "SUBJECT_CHANGED", "subject_changed", "token subject changed", 401, 1008},
 	{GW_EINTERNAL, "INTERNAL", "internal", "internal error", 500, 1011},
 };
 

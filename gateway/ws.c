@@ -49,8 +49,6 @@ struct ws_sess {
 	bool rx_binary;
 };
 
-static struct ws *the_ws; /* for the lws log hook and protocol init */
-
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 /* ---- session glue ------------------------------------------------------- */
@@ -477,21 +475,26 @@ static bool close_code_valid(const void *in, size_t len)
 	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
+/* The struct ws of wsi's context (ws_start sets it as the context's user). */
+static struct ws *ws_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len)
 {
 	struct ws_sess *ws = user;
-	struct ws *w = the_ws;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return confirm_upgrade(w, wsi);
+		return confirm_upgrade(ws_of(wsi), wsi);
 	case LWS_CALLBACK_HTTP:
 		/* plain HTTP on the WebSocket port */
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return -1;
 	case LWS_CALLBACK_ESTABLISHED:
-		return established(w, ws, wsi);
+		return established(ws_of(wsi), ws, wsi);
 	case LWS_CALLBACK_RECEIVE:
 		return ws && ws->live ? on_receive(ws, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -572,7 +575,6 @@ struct ws *ws_start(struct app *app)
 	if (!w)
 		return NULL;
 	w->app = app;
-	the_ws = w;
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&info, 0, sizeof(info));
 	loops[0] = app->loop;
@@ -598,7 +600,6 @@ struct ws *ws_start(struct app *app)
 	if (!w->ctx) {
 		log_error("cannot start libwebsockets");
 		free(w);
-		the_ws = NULL;
 		return NULL;
 	}
 	/* an explicit vhost, so that a port in use fails the start instead
@@ -636,7 +637,5 @@ void ws_free(struct ws *w)
 	if (!w)
 		return;
 	ws_stop(w);
-	if (the_ws == w)
-		the_ws = NULL;
 	free(w);
 }

@@ -52,6 +52,7 @@ struct rest {
 	bool closing;
 	bool in_run;   /* inside MHD_run */
 	bool kick;     /* a connection was resumed: run MHD again */
+	int handles_open; /* poll, timer, sweep; r is freed when all have closed */
 };
 
 struct req {
@@ -847,6 +848,7 @@ struct rest *rest_start(struct app *app)
 	uv_timer_init(app->loop, &r->timer);
 	uv_timer_init(app->loop, &r->sweep);
 	r->poll.data = r->timer.data = r->sweep.data = r;
+	r->handles_open = 3;
 	uv_timer_start(&r->sweep, sweep_cb, 1000, 1000);
 	uv_poll_start(&r->poll, UV_READABLE, poll_cb);
 	run_mhd(r);
@@ -866,8 +868,15 @@ void rest_quiesce(struct rest *r)
 
 unsigned rest_inflight(const struct rest *r) { return r->inflight; }
 
-/* close callbacks run in uv_close order: the timer's comes last */
-static void closed_cb(uv_handle_t *h) { free(h->data); }
+/* libuv runs close callbacks in reverse uv_close order, and a handle's
+ * memory must stay valid until its own callback: free r after the last. */
+static void closed_cb(uv_handle_t *h)
+{
+	struct rest *r = h->data;
+
+	if (--r->handles_open == 0)
+		free(r);
+}
 
 void rest_stop(struct rest *r)
 {
@@ -876,7 +885,7 @@ void rest_stop(struct rest *r)
 	uv_poll_stop(&r->poll);
 	MHD_stop_daemon(r->d);
 	r->d = NULL;
-	uv_close((uv_handle_t *)&r->poll, NULL);
-	uv_close((uv_handle_t *)&r->sweep, NULL);
+	uv_close((uv_handle_t *)&r->poll, closed_cb);
+	uv_close((uv_handle_t *)&r->sweep, closed_cb);
 	uv_close((uv_handle_t *)&r->timer, closed_cb);
 }

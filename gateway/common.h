@@ -28,6 +28,7 @@
 	XX(INVVER, "invalid_version", "invalid version vector", 409, 0)       \
 	XX(PRECOND, "precondition_failed", "If-Match does not match", 412, 0) \
 	XX(TOOBIG, "payload_too_large", "payload too large", 413, 1009)       \
+	XX(HEADERS, "request_header_fields_too_large", "too many header fields", 431, 0) \
 	XX(RATE, "rate_limited", "rate limited", 429, 4029)                   \
 	XX(UNAVAIL, "unavailable", "redis unavailable", 503, 0)               \
 	XX(TIMEOUT, "unavailable", "redis command timed out", 503, 0)         \

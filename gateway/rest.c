@@ -140,15 +140,6 @@ static enum MHD_Result send_json(struct req *q, int status, const char *json)
 	return send_body(q, status, b, strlen(b), "application/json", NULL, NULL);
 }
 
-/* An error answer with a status outside the GW_E* table (431). */
-static enum MHD_Result send_status(struct req *q, int status, const char *msg)
-{
-	struct sync_reply r;
-
-	sync_error(&r, status == 431 ? GW_ETOOBIG : GW_EBADREQ, msg, NULL);
-	return send_body(q, status, r.body, r.len, "application/json", NULL, NULL);
-}
-
 static enum MHD_Result send_405(struct req *q, const char *allow)
 {
 	struct sync_reply r;
@@ -519,7 +510,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (!q) {
 		const char *cl, *why = NULL;
 		unsigned long long clen;
-		int status;
+		int err;
 
 		q = calloc(1, sizeof(*q));
 		if (!q)
@@ -531,11 +522,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
 		headers_done(conn);
-		status = check_headers(conn, version, &why);
-		if (status) {
+		err = check_headers(conn, version, &why);
+		if (err) {
 			/* the request's framing is in doubt: answer, close */
 			q->close_after = true;
-			return send_status(q, status, why);
+			return send_error(q, err, why);
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		clen = cl ? strtoull(cl, NULL, 10) : 0;
@@ -661,8 +652,8 @@ static enum MHD_Result count_kv(void *cls, enum MHD_ValueKind kind,
  * Requests whose length or target is ambiguous are refused before any of
  * them is read (request smuggling shapes, RFC 9112 6.1/6.3, 3.2): both
  * Content-Length and Transfer-Encoding, several Content-Lengths, several
- * or (in HTTP/1.1) no Host; and more than HEADERS_MAX header fields.
- * Returns 0, or the status to answer with *why set.
+ * or (in HTTP/1.1) no Host (GW_EBADREQ); and more than HEADERS_MAX header
+ * fields (GW_EHEADERS). Returns 0, or the error with *why set.
  */
 static int check_headers(struct MHD_Connection *conn, const char *version,
 			 const char **why)
@@ -672,19 +663,19 @@ static int check_headers(struct MHD_Connection *conn, const char *version,
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_kv, n);
 	if (n[0] > HEADERS_MAX) {
 		*why = "too many header fields";
-		return 431;
+		return GW_EHEADERS;
 	}
 	if (n[1] && n[2]) {
 		*why = "both Content-Length and Transfer-Encoding";
-		return 400;
+		return GW_EBADREQ;
 	}
 	if (n[1] > 1) {
 		*why = "more than one Content-Length";
-		return 400;
+		return GW_EBADREQ;
 	}
 	if (n[3] > 1 || (n[3] == 0 && strcmp(version, "HTTP/1.1") == 0)) {
 		*why = "exactly one Host header is required";
-		return 400;
+		return GW_EBADREQ;
 	}
 	return 0;
 }

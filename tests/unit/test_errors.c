@@ -32,6 +32,7 @@ static const struct {
 	{GW_EINVVER, "INVVER", "invalid_version", "invalid version vector", 409, 0},
 	{GW_EPRECOND, "PRECOND", "precondition_failed", "If-Match does not match", 412, 0},
 	{GW_ETOOBIG, "TOOBIG", "payload_too_large", "payload too large", 413, 1009},
+	{GW_EHEADERS, "HEADERS", "request_header_fields_too_large", "too many header fields", 431, 0},
 	{GW_ERATE, "RATE", "rate_limited", "rate limited", 429, 4029},
 	{GW_EUNAVAIL, "UNAVAIL", "unavailable", "redis unavailable", 503, 0},
 	{GW_ETIMEOUT, "TIMEOUT", "unavailable", "redis command timed out", 503, 0},

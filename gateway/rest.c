@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "httpcheck.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,7 +29,6 @@
 
 #define VERSION "0.1.0"
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
-#define HEADERS_MAX 100               /* more: 431 */
 
 /* One TCP connection, for the header deadline (slowloris): MHD's own
  * timeout is an idle timeout that every trickled byte resets. */
@@ -226,17 +225,9 @@ static enum MHD_Result do_info(struct req *q)
 	if (app->cfg->ws_public_url[0]) {
 		sbuf_adds(&url, app->cfg->ws_public_url);
 	} else {
-		char h[256] = "127.0.0.1";
+		char h[HTTPCHECK_HOST_MAX + 1];
 
-		if (host && strlen(host) < sizeof(h) &&
-		    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host)) {
-			char *colon;
-
-			snprintf(h, sizeof(h), "%s", host);
-			colon = strrchr(h, ':');
-			if (colon && !strchr(colon, ']'))
-				*colon = '\0';
-		}
+		httpcheck_public_host(host, h);
 		sbuf_addf(&url, "ws://%s:%d/v1/ws", h, app->cfg->ws_port);
 	}
 	sbuf_adds(&sb, "{\"name\":\"syncgate\",\"version\":\"" VERSION "\",\"node\":");
@@ -271,29 +262,6 @@ static enum MHD_Result do_metrics(struct req *q)
 			 "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 }
 
-static const char *mime_of(const char *path)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{".html", "text/html; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".css", "text/css; charset=utf-8"},
-		{".json", "application/json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".ico", "image/x-icon"},
-		{".txt", "text/plain; charset=utf-8"},
-	};
-	const char *dot = strrchr(path, '.');
-
-	for (size_t i = 0; dot && i < GW_ARRAY_LEN(types); i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return "application/octet-stream";
-}
-
 static enum MHD_Result do_static(struct req *q, const char *url)
 {
 	const char *root = q->r->app->cfg->web_root;
@@ -302,13 +270,12 @@ static enum MHD_Result do_static(struct req *q, const char *url)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	int fd;
+	size_t n = strlen(url);
 
-	if (!root[0] || strstr(url, "..") || strlen(url) > 200 ||
-	    strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
-		    strlen(url))
+	if (!root[0] || !httpcheck_static_path(url))
 		return send_error(q, GW_ENOTFOUND, NULL);
 	snprintf(path, sizeof(path), "%s%s%s", root, url,
-		 url[strlen(url) - 1] == '/' ? "index.html" : "");
+		 n && url[n - 1] == '/' ? "index.html" : "");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
@@ -320,7 +287,7 @@ static enum MHD_Result do_static(struct req *q, const char *url)
 		close(fd);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", mime_of(path));
+	MHD_add_response_header(resp, "Content-Type", httpcheck_mime_type(path));
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(q->conn, MHD_HTTP_OK, resp);
@@ -592,92 +559,31 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(q);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decoding for the path and query arguments, except that "%00"
- * stays as it is: a decoded NUL would cut names and values short in C
- * strings ("docs/a%00" must not address "docs/a"); kept literal, the '%'
- * fails name validation instead.
- */
+/* MHD's unescaper, replaced: see httpcheck_unescape (%00 stays). */
 static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
-	char *w = s;
-	const char *r = s;
-
 	GW_UNUSED(cls);
 	GW_UNUSED(conn);
-	while (*r) {
-		int hi, lo;
-
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
-		    (hi | lo) != 0) {
-			*w++ = (char)(hi * 16 + lo);
-			r += 3;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
+	return httpcheck_unescape(s);
 }
 
-static enum MHD_Result count_kv(void *cls, enum MHD_ValueKind kind,
-				const char *key, const char *value)
+static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
 {
-	int *n = cls;
-
 	GW_UNUSED(kind);
 	GW_UNUSED(value);
-	if (strcasecmp(key, "Content-Length") == 0)
-		n[1]++;
-	if (strcasecmp(key, "Transfer-Encoding") == 0)
-		n[2]++;
-	if (strcasecmp(key, "Host") == 0)
-		n[3]++;
-	n[0]++;
+	httpcheck_count(cls, key);
 	return MHD_YES;
 }
 
-/*
- * Requests whose length or target is ambiguous are refused before any of
- * them is read (request smuggling shapes, RFC 9112 6.1/6.3, 3.2): both
- * Content-Length and Transfer-Encoding, several Content-Lengths, several
- * or (in HTTP/1.1) no Host (GW_EBADREQ); and more than HEADERS_MAX header
- * fields (GW_EHEADERS). Returns 0, or the error with *why set.
- */
+/* 0, or GW_EHEADERS/GW_EBADREQ with *why set (httpcheck_headers). */
 static int check_headers(struct MHD_Connection *conn, const char *version,
 			 const char **why)
 {
-	int n[4] = {0, 0, 0, 0};
+	struct httpcheck_counts c = {0, 0, 0, 0};
 
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_kv, n);
-	if (n[0] > HEADERS_MAX) {
-		*why = "too many header fields";
-		return GW_EHEADERS;
-	}
-	if (n[1] && n[2]) {
-		*why = "both Content-Length and Transfer-Encoding";
-		return GW_EBADREQ;
-	}
-	if (n[1] > 1) {
-		*why = "more than one Content-Length";
-		return GW_EBADREQ;
-	}
-	if (n[3] > 1 || (n[3] == 0 && strcmp(version, "HTTP/1.1") == 0)) {
-		*why = "exactly one Host header is required";
-		return GW_EBADREQ;
-	}
-	return 0;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_field, &c);
+	return httpcheck_headers(&c, version, why);
 }
 
 /* ---- header deadline (slowloris) ------------------------------------------ */

@@ -6,14 +6,11 @@
  */
 #include "rest.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,34 +21,19 @@
 #include "names.h"
 #include "redis_live.h"
 #include "redis_store.h"
+#include "rest_mhd.h"
 #include "sbuf.h"
 #include "sync.h"
 
 #define VERSION "0.1.0"
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
 
-/* One TCP connection, for the header deadline (slowloris): MHD's own
- * timeout is an idle timeout that every trickled byte resets. */
-struct tconn {
-	struct tconn *prev, *next;
-	struct MHD_Connection *conn;
-	uint64_t deadline;  /* uv_now by which the first request's headers
-			       must be complete; 0 once they are */
-};
-
 struct rest {
-	struct app *app;
-	struct MHD_Daemon *d;
-	uv_poll_t poll;
-	uv_timer_t timer;
-	uv_timer_t sweep;       /* header deadlines, once a second */
-	struct tconn *conns;
-	unsigned inflight;
+	struct app *app;        /* borrowed */
+	struct rest_mhd *mhd;   /* owned */
+	unsigned inflight;      /* requests waiting for sync.c */
 	uint64_t next_id;
-	bool closing;
-	bool in_run;   /* inside MHD_run */
-	bool kick;     /* a connection was resumed: run MHD again */
-	int handles_open; /* poll, timer, sweep; r is freed when all have closed */
+	bool closing;           /* quiesced: documents answer 503 */
 };
 
 struct req {
@@ -147,9 +129,6 @@ static enum MHD_Result send_405(struct req *q, const char *allow)
 	return send_body(q, r.status, r.body, r.len, "application/json", &r, allow);
 }
 
-static void timer_cb(uv_timer_t *t);
-static void run_mhd(struct rest *r);
-
 /* sync.c answered: keep the reply and let MHD call us again. */
 static void on_done(void *arg, struct sync_reply *reply)
 {
@@ -166,13 +145,7 @@ static void on_done(void *arg, struct sync_reply *reply)
 	q->reply = *reply;
 	q->have_reply = true;
 	q->suspended = false;
-	MHD_resume_connection(q->conn);
-	/* MHD picks resumed connections up in its next run, and in epoll mode
-	 * nothing wakes it for that: run it again now (after the current run
-	 * when we are inside one, e.g. an answer that needed no Redis) */
-	q->r->kick = true;
-	if (!q->r->in_run)
-		uv_timer_start(&q->r->timer, timer_cb, 0, 0);
+	rest_mhd_resume(q->r->mhd, q->conn);
 }
 
 static void go_async(struct req *q)
@@ -462,7 +435,6 @@ static enum MHD_Result route(struct req *q, const char *url, const char *method)
 	return do_static(q, url);
 }
 
-static void headers_done(struct MHD_Connection *conn);
 static int check_headers(struct MHD_Connection *conn, const char *version,
 			 const char **why);
 
@@ -488,7 +460,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(q->method, sizeof(q->method), "%.7s", method);
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
-		headers_done(conn);
 		err = check_headers(conn, version, &why);
 		if (err) {
 			/* the request's framing is in doubt: answer, close */
@@ -559,14 +530,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(q);
 }
 
-/* MHD's unescaper, replaced: see httpcheck_unescape (%00 stays). */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
-{
-	GW_UNUSED(cls);
-	GW_UNUSED(conn);
-	return httpcheck_unescape(s);
-}
-
 static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
 				   const char *key, const char *value)
 {
@@ -586,203 +549,37 @@ static int check_headers(struct MHD_Connection *conn, const char *version,
 	return httpcheck_headers(&c, version, why);
 }
 
-/* ---- header deadline (slowloris) ------------------------------------------ */
-
-static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
-			enum MHD_ConnectionNotificationCode toe)
-{
-	struct rest *r = cls;
-	struct tconn *t = *sock_ctx;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return; /* no deadline for this one: MHD's idle timeout only */
-		t->conn = conn;
-		t->deadline = uv_now(r->app->loop) +
-			      (uint64_t)r->app->cfg->http_header_timeout_s * 1000;
-		t->next = r->conns;
-		if (r->conns)
-			r->conns->prev = t;
-		r->conns = t;
-		*sock_ctx = t;
-	} else if (t) {
-		if (t->prev)
-			t->prev->next = t->next;
-		else
-			r->conns = t->next;
-		if (t->next)
-			t->next->prev = t->prev;
-		free(t);
-		*sock_ctx = NULL;
-	}
-}
-
-static void headers_done(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct tconn *t = ci ? ci->socket_context : NULL;
-
-	if (t)
-		t->deadline = 0;
-}
-
-/* Connections still sending their first request's headers past the
- * deadline are shut down; MHD then notices and closes them. */
-static void sweep_cb(uv_timer_t *tm)
-{
-	struct rest *r = tm->data;
-	uint64_t now = uv_now(r->app->loop);
-
-	for (struct tconn *t = r->conns; t; t = t->next) {
-		const union MHD_ConnectionInfo *ci;
-
-		if (!t->deadline || now < t->deadline)
-			continue;
-		t->deadline = 0;
-		ci = MHD_get_connection_info(t->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci)
-			shutdown(ci->connect_fd, SHUT_RDWR);
-	}
-	run_mhd(r);
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-
-	GW_UNUSED(cls);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
-	log_msg(LOG_DEBUG, NULL, NULL, "http: %s", buf);
-}
-
-/* ---- driving MHD from libuv ------------------------------------------------- */
-
-static void timer_cb(uv_timer_t *t) { run_mhd(t->data); }
-
-static void poll_cb(uv_poll_t *p, int status, int events)
-{
-	GW_UNUSED(status);
-	GW_UNUSED(events);
-	run_mhd(p->data);
-}
-
-static void run_mhd(struct rest *r)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	if (!r->d)
-		return;
-	r->in_run = true;
-	for (int i = 0; i < 16; i++) {
-		r->kick = false;
-		MHD_run(r->d);
-		if (!r->kick)
-			break;
-	}
-	r->in_run = false;
-	if (r->kick)
-		uv_timer_start(&r->timer, timer_cb, 0, 0);
-	else if (MHD_get_timeout(r->d, &ms) == MHD_YES)
-		uv_timer_start(&r->timer, timer_cb, ms, 0);
-	else
-		uv_timer_stop(&r->timer);
-}
-
-/* Connections MHD may hold: the configured limit, but at most half the
- * process's fds (WebSockets and Redis need the rest; see ws.c). */
-static unsigned http_conn_budget(const struct app *app)
-{
-	struct rlimit rl;
-	unsigned want = (unsigned)app->cfg->http_conn_max;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    want > rl.rlim_cur / 2)
-		want = (unsigned)(rl.rlim_cur / 2);
-	return want ? want : 1;
-}
+/* ---- the listener ------------------------------------------------------------ */
 
 struct rest *rest_start(struct app *app)
 {
 	struct rest *r = calloc(1, sizeof(*r));
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
+	struct rest_mhd_routes routes = {on_request, on_completed, NULL};
 
 	if (!r)
 		return NULL;
 	r->app = app;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)app->cfg->http_port);
-	if (inet_pton(AF_INET, app->cfg->bind, &sa.sin_addr) != 1) {
-		log_error("bind address \"%s\" is not an IPv4 address", app->cfg->bind);
+	routes.arg = r;
+	r->mhd = rest_mhd_start(app->loop, app->cfg, &routes);
+	if (!r->mhd) {
 		free(r);
 		return NULL;
 	}
-	r->d = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-		(uint16_t)app->cfg->http_port, NULL, NULL, on_request, r,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->http_timeout_s,
-		MHD_OPTION_CONNECTION_LIMIT, http_conn_budget(app),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_per_ip,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, r,
-		MHD_OPTION_NOTIFY_CONNECTION, notify_conn, r,
-		MHD_OPTION_END);
-	if (!r->d) {
-		log_error("cannot listen on %s:%d for HTTP", app->cfg->bind,
-			  app->cfg->http_port);
-		free(r);
-		return NULL;
-	}
-	info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_EPOLL_FD);
-	uv_poll_init(app->loop, &r->poll, info->epoll_fd);
-	uv_timer_init(app->loop, &r->timer);
-	uv_timer_init(app->loop, &r->sweep);
-	r->poll.data = r->timer.data = r->sweep.data = r;
-	r->handles_open = 3;
-	uv_timer_start(&r->sweep, sweep_cb, 1000, 1000);
-	uv_poll_start(&r->poll, UV_READABLE, poll_cb);
-	run_mhd(r);
-	log_info("http listening on %s:%d", app->cfg->bind, app->cfg->http_port);
 	return r;
 }
 
 void rest_quiesce(struct rest *r)
 {
-	MHD_socket s;
-
 	r->closing = true;
-	s = MHD_quiesce_daemon(r->d);
-	if (s != MHD_INVALID_SOCKET)
-		close(s);
+	rest_mhd_quiesce(r->mhd);
 }
 
 unsigned rest_inflight(const struct rest *r) { return r->inflight; }
-
-/* libuv runs close callbacks in reverse uv_close order, and a handle's
- * memory must stay valid until its own callback: free r after the last. */
-static void closed_cb(uv_handle_t *h)
-{
-	struct rest *r = h->data;
-
-	if (--r->handles_open == 0)
-		free(r);
-}
 
 void rest_stop(struct rest *r)
 {
 	if (!r)
 		return;
-	uv_poll_stop(&r->poll);
-	MHD_stop_daemon(r->d);
-	r->d = NULL;
-	uv_close((uv_handle_t *)&r->poll, closed_cb);
-	uv_close((uv_handle_t *)&r->sweep, closed_cb);
-	uv_close((uv_handle_t *)&r->timer, closed_cb);
+	rest_mhd_stop(r->mhd);
+	free(r);
 }

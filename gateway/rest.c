@@ -6,13 +6,10 @@
  */
 #include "rest.h"
 
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "httpcheck.h"
 #include "identity.h"
@@ -24,6 +21,7 @@
 #include "rest_mhd.h"
 #include "sbuf.h"
 #include "sync.h"
+#include "webroot.h"
 
 #define VERSION "0.1.0"
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
@@ -237,34 +235,13 @@ static enum MHD_Result do_metrics(struct req *q)
 
 static enum MHD_Result do_static(struct req *q, const char *url)
 {
-	const char *root = q->r->app->cfg->web_root;
-	char path[1024];
-	struct stat st;
-	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	int fd;
-	size_t n = strlen(url);
+	int err = webroot_serve(q->conn, q->r->app->cfg->web_root, url, &ret);
 
-	if (!root[0] || !httpcheck_static_path(url))
+	if (err == GW_ENOTFOUND)
 		return send_error(q, GW_ENOTFOUND, NULL);
-	snprintf(path, sizeof(path), "%s%s%s", root, url,
-		 n && url[n - 1] == '/' ? "index.html" : "");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
-		return send_error(q, GW_ENOTFOUND, NULL);
-	}
-	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-	if (!resp) {
-		close(fd);
+	if (err)
 		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", httpcheck_mime_type(path));
-	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(q->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
 	metrics.http_requests++;
 	return ret;
 }

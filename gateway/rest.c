@@ -1,8 +1,9 @@
 /*
- * rest.c - libmicrohttpd adapter: routes, body accumulation with a size cap,
- * authentication, and the one place where a GW_E* error becomes an HTTP
- * status and a JSON error body. Documents go through sync.c; nothing here
- * knows about Redis.
+ * rest.c - the REST API: the route table, the request body with its size
+ * cap, authentication and permissions, the health/ready/info/metrics
+ * endpoints, and sending answers. Documents go to sync.c, which also builds
+ * the error bodies; /v1/ready asks the Redis store and link for their state.
+ * Driving MHD from libuv is rest_mhd.c's job, files are webroot.c's.
  */
 #include "rest.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "httpcheck.h"
 #include "identity.h"
@@ -35,8 +37,8 @@ struct rest {
 };
 
 struct req {
-	struct rest *r;
-	struct MHD_Connection *conn;
+	struct rest *r;              /* borrowed */
+	struct MHD_Connection *conn; /* borrowed from MHD */
 	char id[24];
 	struct sbuf body;
 	size_t discarded;
@@ -45,8 +47,8 @@ struct req {
 	bool gone;        /* MHD finished with it while sync.c still runs */
 	bool have_reply;
 	bool close_after; /* answer with Connection: close (framing doubt) */
-	struct sync_reply reply;
-	struct identity who;
+	struct sync_reply reply;  /* reply.body owned while have_reply */
+	struct identity who;      /* owned once authenticated */
 	char coll[NAMES_COLLECTION_MAX + 1];
 	char id_doc[NAMES_ID_MAX + 1];
 	char if_match[80];
@@ -153,14 +155,25 @@ static void go_async(struct req *q)
 	MHD_suspend_connection(q->conn);
 }
 
-/* ---- simple endpoints ------------------------------------------------------ */
+/* ---- handlers ------------------------------------------------------------ */
 
-static enum MHD_Result do_ready(struct req *q)
+/* Every handler answers q (or suspends it for sync.c); url is the decoded
+ * path, which only the static files need. */
+typedef enum MHD_Result (*handler_fn)(struct req *q, const char *url);
+
+static enum MHD_Result h_health(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return send_json(q, MHD_HTTP_OK, "{\"status\":\"ok\"}");
+}
+
+static enum MHD_Result h_ready(struct req *q, const char *url)
 {
 	struct app *app = q->r->app;
 	const char *why = NULL;
 	struct sbuf sb = SBUF_INIT;
 
+	GW_UNUSED(url);
 	if (app->draining)
 		why = "shutting down";
 	else if (!store_ready(app->store))
@@ -168,7 +181,7 @@ static enum MHD_Result do_ready(struct req *q)
 	else if (!live_ready(app->live))
 		why = "redis subscriber link not established";
 	if (!why)
-		return send_json(q, 200, "{\"ready\":true}");
+		return send_json(q, MHD_HTTP_OK, "{\"ready\":true}");
 	sbuf_adds(&sb, "{\"ready\":false,\"reason\":");
 	sbuf_add_json_str(&sb, why, strlen(why));
 	sbuf_addc(&sb, '}');
@@ -180,60 +193,62 @@ static enum MHD_Result do_ready(struct req *q)
 		struct sync_reply meta = {.retry_after = 1};
 		size_t len = sb.len;
 
-		return send_body(q, 503, sbuf_detach(&sb, NULL), len,
-				 "application/json", &meta, NULL);
+		return send_body(q, gw_err_http(GW_EUNAVAIL), sbuf_detach(&sb, NULL),
+				 len, "application/json", &meta, NULL);
 	}
 }
 
-static enum MHD_Result do_info(struct req *q)
+static enum MHD_Result h_info(struct req *q, const char *url)
 {
 	struct app *app = q->r->app;
-	struct sbuf sb = SBUF_INIT, url = SBUF_INIT;
+	struct sbuf sb = SBUF_INIT, ws_url = SBUF_INIT;
 	const char *host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 						       "Host");
 	size_t len;
 
+	GW_UNUSED(url);
 	if (app->cfg->ws_public_url[0]) {
-		sbuf_adds(&url, app->cfg->ws_public_url);
+		sbuf_adds(&ws_url, app->cfg->ws_public_url);
 	} else {
 		char h[HTTPCHECK_HOST_MAX + 1];
 
 		httpcheck_public_host(host, h);
-		sbuf_addf(&url, "ws://%s:%d/v1/ws", h, app->cfg->ws_port);
+		sbuf_addf(&ws_url, "ws://%s:%d/v1/ws", h, app->cfg->ws_port);
 	}
 	sbuf_adds(&sb, "{\"name\":\"syncgate\",\"version\":\"" VERSION "\",\"node\":");
 	sbuf_add_json_str(&sb, app->node, strlen(app->node));
 	sbuf_adds(&sb, ",\"ws_url\":");
-	sbuf_add_json_str(&sb, url.buf ? url.buf : "", url.len);
+	sbuf_add_json_str(&sb, ws_url.buf ? ws_url.buf : "", ws_url.len);
 	sbuf_adds(&sb, app->dev_open ? ",\"auth\":\"none\",\"warning\":\"auth is off: "
 				       "anyone may read and write everything (dev only)\"}"
 				     : ",\"auth\":\"jwt\"}");
-	sbuf_release(&url);
+	sbuf_release(&ws_url);
 	if (sbuf_failed(&sb)) {
 		sbuf_release(&sb);
 		return MHD_NO;
 	}
 	len = sb.len;
-	return send_body(q, 200, sbuf_detach(&sb, NULL), len, "application/json",
-			 NULL, NULL);
+	return send_body(q, MHD_HTTP_OK, sbuf_detach(&sb, NULL), len,
+			 "application/json", NULL, NULL);
 }
 
-static enum MHD_Result do_metrics(struct req *q)
+static enum MHD_Result h_metrics(struct req *q, const char *url)
 {
 	struct sbuf sb = SBUF_INIT;
 	size_t len;
 
+	GW_UNUSED(url);
 	metrics_render(&sb);
 	if (sbuf_failed(&sb)) {
 		sbuf_release(&sb);
 		return MHD_NO;
 	}
 	len = sb.len;
-	return send_body(q, 200, sbuf_detach(&sb, NULL), len,
+	return send_body(q, MHD_HTTP_OK, sbuf_detach(&sb, NULL), len,
 			 "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 }
 
-static enum MHD_Result do_static(struct req *q, const char *url)
+static enum MHD_Result h_static(struct req *q, const char *url)
 {
 	enum MHD_Result ret;
 	int err = webroot_serve(q->conn, q->r->app->cfg->web_root, url, &ret);
@@ -246,8 +261,9 @@ static enum MHD_Result do_static(struct req *q, const char *url)
 	return ret;
 }
 
-/* ---- documents -------------------------------------------------------------- */
+/* ---- documents ----------------------------------------------------------- */
 
+/* 0 with q->who set, or GW_EUNAUTH after answering 401. */
 static int authenticate(struct req *q)
 {
 	struct app *app = q->r->app;
@@ -260,13 +276,13 @@ static int authenticate(struct req *q)
 
 	if (!app->dev_open && h && identity_bearer(h, &tok, &len)) {
 		send_error(q, GW_EUNAUTH, "Authorization must be \"Bearer <token>\"");
-		return -1;
+		return GW_EUNAUTH;
 	}
 	rc = identity_from_token(&app->idcfg, tok, len, (int64_t)time(NULL), &q->who, &e);
 	if (rc) {
 		log_msg(LOG_INFO, "req", q->id, "authentication failed: %s", e.msg);
 		send_error(q, GW_EUNAUTH, e.msg);
-		return -1;
+		return GW_EUNAUTH;
 	}
 	return 0;
 }
@@ -295,125 +311,253 @@ static long query_limit(struct req *q)
 	return n;
 }
 
-static enum MHD_Result do_docs(struct req *q, const char *method, bool one,
-			       const char *what)
+static enum MHD_Result doc_write(struct req *q, bool is_delete)
 {
-	struct app *app = q->r->app;
-	bool write = strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
+	struct sync_write_req w;
+	const char *im = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+						     "If-Match");
 
-	if (one && !write && strcmp(method, "GET") != 0)
-		return send_405(q, "GET, PUT, DELETE");
-	if (!one && strcmp(method, "GET") != 0)
-		return send_405(q, "GET");
-	if (authenticate(q))
-		return MHD_YES;
-	if (!identity_allows(&q->who, write ? ACL_WRITE : ACL_READ, q->coll))
-		return send_error(q, GW_EFORBIDDEN,
-				  write ? "no write permission for this collection"
-					: "no read permission for this collection");
-	if (one && write) {
-		struct sync_write_req w;
-		const char *im = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-							     "If-Match");
-
-		if (im && strlen(im) >= sizeof(q->if_match))
-			return send_error(q, GW_EPRECOND, "If-Match does not name a version");
-		if (im)
-			snprintf(q->if_match, sizeof(q->if_match), "%s", im);
-		memset(&w, 0, sizeof(w));
-		w.coll = q->coll;
-		w.id = q->id_doc;
-		w.is_delete = method[0] == 'D';
-		w.if_match = im ? q->if_match : NULL;
-		w.body = q->body.buf ? q->body.buf : "";
-		w.len = q->body.len;
-		w.who = &q->who;
-		w.req_id = q->id;
-		go_async(q);
-		sync_write(app, &w, on_done, q);
-		return MHD_YES;
-	}
-	if (one) {
-		go_async(q);
-		sync_get(app, q->coll, q->id_doc, query_bool(q, "include_deleted"),
-			 on_done, q);
-		return MHD_YES;
-	}
-	{
-		long limit = query_limit(q);
-		const char *arg;
-
-		if (limit < 0)
-			return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
-		if (strcmp(what, "docs") == 0) {
-			arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
-							  "cursor");
-			go_async(q);
-			sync_list(app, q->coll, arg && *arg ? arg : NULL, (size_t)limit,
-				  query_bool(q, "include_deleted"), on_done, q);
-		} else {
-			arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
-							  "since");
-			go_async(q);
-			sync_changes(app, q->coll, arg && *arg ? arg : NULL,
-				     (size_t)limit, on_done, q);
-		}
-	}
+	if (im && strlen(im) >= sizeof(q->if_match))
+		return send_error(q, GW_EPRECOND, "If-Match does not name a version");
+	if (im)
+		snprintf(q->if_match, sizeof(q->if_match), "%s", im);
+	memset(&w, 0, sizeof(w));
+	w.coll = q->coll;
+	w.id = q->id_doc;
+	w.is_delete = is_delete;
+	w.if_match = im ? q->if_match : NULL;
+	w.body = q->body.buf ? q->body.buf : "";
+	w.len = q->body.len;
+	w.who = &q->who;
+	w.req_id = q->id;
+	go_async(q);
+	sync_write(q->r->app, &w, on_done, q);
 	return MHD_YES;
 }
 
-/* /v1/collections/{c}/docs[/{id}] and /v1/collections/{c}/changes */
-static enum MHD_Result route_collections(struct req *q, const char *method,
-					 const char *rest)
+static enum MHD_Result h_doc_put(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return doc_write(q, false);
+}
+
+static enum MHD_Result h_doc_delete(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return doc_write(q, true);
+}
+
+static enum MHD_Result h_doc_get(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	go_async(q);
+	sync_get(q->r->app, q->coll, q->id_doc, query_bool(q, "include_deleted"),
+		 on_done, q);
+	return MHD_YES;
+}
+
+/* A query argument that is absent or empty: NULL. */
+static const char *query_arg(struct req *q, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
+						    name);
+
+	return v && *v ? v : NULL;
+}
+
+static enum MHD_Result h_list(struct req *q, const char *url)
+{
+	long limit = query_limit(q);
+
+	GW_UNUSED(url);
+	if (limit < 0)
+		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
+	go_async(q);
+	sync_list(q->r->app, q->coll, query_arg(q, "cursor"), (size_t)limit,
+		  query_bool(q, "include_deleted"), on_done, q);
+	return MHD_YES;
+}
+
+static enum MHD_Result h_changes(struct req *q, const char *url)
+{
+	long limit = query_limit(q);
+
+	GW_UNUSED(url);
+	if (limit < 0)
+		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
+	go_async(q);
+	sync_changes(q->r->app, q->coll, query_arg(q, "since"), (size_t)limit,
+		     on_done, q);
+	return MHD_YES;
+}
+
+/* ---- routes -------------------------------------------------------------- */
+
+/* What a request path names (parse_target). */
+enum target {
+	T_HEALTH,   /* /v1/health */
+	T_READY,    /* /v1/ready */
+	T_INFO,     /* /v1/info */
+	T_METRICS,  /* /metrics */
+	T_DOCS,     /* /v1/collections/{c}/docs */
+	T_CHANGES,  /* /v1/collections/{c}/changes */
+	T_DOC,      /* /v1/collections/{c}/docs/{id} */
+	T_STATIC,   /* anything outside /v1: a file under web_root */
+};
+
+/* The Allow header of a 405 on each target. */
+static const char *const allow_of[] = {
+	[T_HEALTH] = "GET", [T_READY] = "GET", [T_INFO] = "GET",
+	[T_METRICS] = "GET", [T_DOCS] = "GET", [T_CHANGES] = "GET",
+	[T_DOC] = "GET, PUT, DELETE", [T_STATIC] = "GET",
+};
+
+enum { M_GET = 1, M_HEAD = 2, M_PUT = 4, M_DELETE = 8 };
+
+/* What the token must allow on the route's collection. */
+enum access { PUBLIC, READ, WRITE };
+
+/* One row per target and method set; a method no row of its target lists
+ * gets 405 with allow_of[target]. */
+static const struct route {
+	enum target target;
+	unsigned methods;     /* M_* */
+	enum access access;
+	handler_fn fn;
+} routes[] = {
+	{T_HEALTH, M_GET | M_HEAD, PUBLIC, h_health},
+	{T_READY, M_GET | M_HEAD, PUBLIC, h_ready},
+	{T_INFO, M_GET | M_HEAD, PUBLIC, h_info},
+	{T_METRICS, M_GET | M_HEAD, PUBLIC, h_metrics},
+	{T_DOCS, M_GET, READ, h_list},
+	{T_CHANGES, M_GET, READ, h_changes},
+	{T_DOC, M_GET, READ, h_doc_get},
+	{T_DOC, M_PUT, WRITE, h_doc_put},
+	{T_DOC, M_DELETE, WRITE, h_doc_delete},
+	{T_STATIC, M_GET | M_HEAD, PUBLIC, h_static},
+};
+
+static unsigned method_bit(const char *method)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} methods[] = {
+		{"GET", M_GET}, {"HEAD", M_HEAD}, {"PUT", M_PUT}, {"DELETE", M_DELETE},
+	};
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(methods); i++)
+		if (strcmp(method, methods[i].name) == 0)
+			return methods[i].bit;
+	return 0;
+}
+
+/* rest: what follows /v1/collections/. The target, with q->coll (and
+ * q->id_doc) filled in, or a negative GW_E* code with *why set. */
+static int parse_collection(struct req *q, const char *rest, const char **why)
 {
 	const char *slash = strchr(rest, '/');
 	size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
 	const char *tail = slash ? slash + 1 : "";
 
-	if (!names_collection_valid(rest, clen))
-		return send_error(q, GW_EBADREQ,
-				  "collection must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$");
+	if (!names_collection_valid(rest, clen)) {
+		*why = "collection must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
+		return GW_EBADREQ;
+	}
 	memcpy(q->coll, rest, clen);
 	q->coll[clen] = '\0';
 	if (strcmp(tail, "docs") == 0)
-		return do_docs(q, method, false, "docs");
+		return T_DOCS;
 	if (strcmp(tail, "changes") == 0)
-		return do_docs(q, method, false, "changes");
+		return T_CHANGES;
 	if (strncmp(tail, "docs/", 5) == 0) {
 		const char *id = tail + 5;
 
-		if (!names_id_valid(id, strlen(id)))
-			return send_error(q, GW_EBADREQ,
-					  "document id must match ^[A-Za-z0-9_.:@~-]{1,256}$");
+		if (!names_id_valid(id, strlen(id))) {
+			*why = "document id must match ^[A-Za-z0-9_.:@~-]{1,256}$";
+			return GW_EBADREQ;
+		}
 		snprintf(q->id_doc, sizeof(q->id_doc), "%s", id);
-		return do_docs(q, method, true, "doc");
+		return T_DOC;
 	}
-	return send_error(q, GW_ENOTFOUND, "no such endpoint");
+	*why = "no such endpoint";
+	return GW_ENOTFOUND;
 }
 
-static enum MHD_Result route(struct req *q, const char *url, const char *method)
+/* The target url names, or a negative GW_E* code with *why set. */
+static int parse_target(struct req *q, const char *url, const char **why)
 {
-	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	static const struct {
+		const char *path;
+		enum target target;
+	} fixed[] = {
+		{"/v1/health", T_HEALTH},
+		{"/v1/ready", T_READY},
+		{"/v1/info", T_INFO},
+		{"/metrics", T_METRICS},
+	};
 
 	if (strncmp(url, "/v1/collections/", 16) == 0)
-		return route_collections(q, method, url + 16);
-	if (strcmp(url, "/v1/health") == 0)
-		return get ? send_json(q, 200, "{\"status\":\"ok\"}") : send_405(q, "GET");
-	if (strcmp(url, "/v1/ready") == 0)
-		return get ? do_ready(q) : send_405(q, "GET");
-	if (strcmp(url, "/v1/info") == 0)
-		return get ? do_info(q) : send_405(q, "GET");
-	if (strcmp(url, "/metrics") == 0)
-		return get ? do_metrics(q) : send_405(q, "GET");
-	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0)
-		return send_error(q, GW_ENOTFOUND, "no such endpoint");
-	if (!get)
-		return send_405(q, "GET");
-	return do_static(q, url);
+		return parse_collection(q, url + 16, why);
+	for (size_t i = 0; i < GW_ARRAY_LEN(fixed); i++)
+		if (strcmp(url, fixed[i].path) == 0)
+			return fixed[i].target;
+	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0) {
+		*why = "no such endpoint";
+		return GW_ENOTFOUND;
+	}
+	return T_STATIC;
 }
 
+/* Path first (400/404), then method (405), then token and permission
+ * (401/403), then the handler. */
+static enum MHD_Result route(struct req *q, const char *url, const char *method)
+{
+	const char *why = NULL;
+	int target = parse_target(q, url, &why);
+	unsigned m = method_bit(method);
+	const struct route *rt = NULL;
+
+	if (target < 0)
+		return send_error(q, target, why);
+	for (size_t i = 0; i < GW_ARRAY_LEN(routes) && !rt; i++)
+		if (routes[i].target == (enum target)target && (routes[i].methods & m))
+			rt = &routes[i];
+	if (!rt)
+		return send_405(q, allow_of[target]);
+	if (rt->access != PUBLIC) {
+		if (authenticate(q))
+			return MHD_YES;
+		if (!identity_allows(&q->who, rt->access == WRITE ? ACL_WRITE : ACL_READ,
+				     q->coll))
+			return send_error(q, GW_EFORBIDDEN,
+					  rt->access == WRITE
+						  ? "no write permission for this collection"
+						  : "no read permission for this collection");
+	}
+	return rt->fn(q, url);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	GW_UNUSED(kind);
+	GW_UNUSED(value);
+	httpcheck_count(cls, key);
+	return MHD_YES;
+}
+
+/* 0, or GW_EHEADERS/GW_EBADREQ with *why set (httpcheck_headers). */
 static int check_headers(struct MHD_Connection *conn, const char *version,
-			 const char **why);
+			 const char **why)
+{
+	struct httpcheck_counts c = {0, 0, 0, 0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_field, &c);
+	return httpcheck_headers(&c, version, why);
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
@@ -507,37 +651,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(q);
 }
 
-static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
-				   const char *key, const char *value)
-{
-	GW_UNUSED(kind);
-	GW_UNUSED(value);
-	httpcheck_count(cls, key);
-	return MHD_YES;
-}
-
-/* 0, or GW_EHEADERS/GW_EBADREQ with *why set (httpcheck_headers). */
-static int check_headers(struct MHD_Connection *conn, const char *version,
-			 const char **why)
-{
-	struct httpcheck_counts c = {0, 0, 0, 0};
-
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_field, &c);
-	return httpcheck_headers(&c, version, why);
-}
-
-/* ---- the listener ------------------------------------------------------------ */
+/* ---- the listener -------------------------------------------------------- */
 
 struct rest *rest_start(struct app *app)
 {
 	struct rest *r = calloc(1, sizeof(*r));
-	struct rest_mhd_routes routes = {on_request, on_completed, NULL};
+	struct rest_mhd_routes hooks = {on_request, on_completed, NULL};
 
 	if (!r)
 		return NULL;
 	r->app = app;
-	routes.arg = r;
-	r->mhd = rest_mhd_start(app->loop, app->cfg, &routes);
+	hooks.arg = r;
+	r->mhd = rest_mhd_start(app->loop, app->cfg, &hooks);
 	if (!r->mhd) {
 		free(r);
 		return NULL;

@@ -48,7 +48,7 @@ struct rest_mhd {
 	int handles_open;               /* of poll, timer, sweep; m freed at 0 */
 };
 
-/* ---- driving MHD from libuv ------------------------------------------------- */
+/* ---- driving MHD from libuv ---------------------------------------------- */
 
 static void timer_cb(uv_timer_t *t);
 
@@ -94,7 +94,7 @@ void rest_mhd_resume(struct rest_mhd *m, struct MHD_Connection *conn)
 		uv_timer_start(&m->timer, timer_cb, 0, 0);
 }
 
-/* ---- header deadline (slowloris) ------------------------------------------ */
+/* ---- header deadline (slowloris) ----------------------------------------- */
 
 static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 			enum MHD_ConnectionNotificationCode toe)
@@ -156,7 +156,7 @@ static void sweep_cb(uv_timer_t *tm)
 	run_mhd(m);
 }
 
-/* ---- MHD callbacks ---------------------------------------------------------- */
+/* ---- MHD callbacks ------------------------------------------------------- */
 
 /* MHD calls this first with *req_cls NULL once the headers are in. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
@@ -190,7 +190,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_msg(LOG_DEBUG, NULL, NULL, "http: %s", buf);
 }
 
-/* ---- start and stop ------------------------------------------------------------ */
+/* ---- start and stop ------------------------------------------------------ */
 
 /* Connections MHD may hold: the configured limit, but at most half the
  * process's fds (WebSockets and Redis need the rest; see ws.c). */

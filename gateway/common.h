@@ -6,7 +6,10 @@
  * constructors return NULL. Each row of GW_ERR_MAP gives the enum name, the
  * wire code (DESIGN.md section 11), the default message, the HTTP status and
  * the WebSocket close code (0: the socket stays open and gets an "error"
- * message instead of a close).
+ * message instead of a close). Mapping an error to the wire goes through
+ * this table and nowhere else. The close-only rows name why a WebSocket is
+ * closed; no HTTP answer uses them, their status is only a fitting default.
+ * CLOSING is internal: a closing session refuses more messages.
  */
 #ifndef SG_COMMON_H
 #define SG_COMMON_H
@@ -25,6 +28,7 @@
 	XX(INVVER, "invalid_version", "invalid version vector", 409, 0)       \
 	XX(PRECOND, "precondition_failed", "If-Match does not match", 412, 0) \
 	XX(TOOBIG, "payload_too_large", "payload too large", 413, 1009)       \
+	XX(HEADERS, "request_header_fields_too_large", "too many header fields", 431, 0) \
 	XX(RATE, "rate_limited", "rate limited", 429, 4029)                   \
 	XX(UNAVAIL, "unavailable", "redis unavailable", 503, 0)               \
 	XX(TIMEOUT, "unavailable", "redis command timed out", 503, 0)         \
@@ -33,6 +37,14 @@
 	XX(BUSY, "unavailable", "too many calls in flight", 503, 0)           \
 	XX(IDEMMISMATCH, "idempotency_mismatch",                              \
 	   "this Idempotency-Key was used with another request", 422, 0)     \
+	/* close-only: reasons a WebSocket is closed for */                   \
+	XX(SHUTDOWN, "shutting_down", "gateway shutting down", 503, 1001)     \
+	XX(SLOW, "slow_consumer", "slow consumer", 500, 4008)                 \
+	XX(CLOSING, "closing", "session is closing", 500, 0)                  \
+	XX(BINARY, "binary_not_supported", "binary messages are not supported", 415, 1003) \
+	XX(AUTH_TIMEOUT, "auth_timeout", "no auth message in time", 408, 1008) \
+	XX(AUTH_FIRST, "auth_required", "authenticate first", 401, 1008)      \
+	XX(SUBJECT_CHANGED, "subject_changed", "token subject changed", 401, 1008) \
 	XX(INTERNAL, "internal", "internal error", 500, 1011)
 
 enum gw_err {
@@ -50,17 +62,22 @@ struct gw_error {
 	char msg[200];
 };
 
-/* Wire code string ("bad_request", ...) of err; "internal" for unknown. */
+/*
+ * Lookups in GW_ERR_MAP. A value that is not a GW_E* code (0 included)
+ * answers as GW_EINTERNAL does. Pure, any thread.
+ */
+/* Wire code string of err ("bad_request", ...). */
 const char *gw_err_code(int err);
 /* Default human message of err. */
 const char *gw_err_message(int err);
-/* HTTP status of err (500 for unknown). */
+/* HTTP status of err. */
 int gw_err_http(int err);
 /* WebSocket close code of err, or 0 when the socket stays open. */
 int gw_err_ws_close(int err);
-/* The row's name without GW_E ("CONFLICT"), "INTERNAL" for unknown. */
+/* The enum name of err without GW_E ("CONFLICT" for GW_ECONFLICT). */
 const char *gw_err_name(int err);
-/* The code of a row name, or 0 when there is none. */
+/* The GW_E* code whose gw_err_name is name (exact, case-sensitive); 0 when
+ * no row has that name or name is NULL. */
 int gw_err_from_name(const char *name);
 /* Fill e (may be NULL) with code and a printf-style message; returns code. */
 int gw_fail(struct gw_error *e, int code, const char *fmt, ...)

@@ -1,6 +1,6 @@
 /*
- * errors.c - maps GW_E* codes to wire codes, messages, HTTP statuses and
- * WebSocket close codes, all generated from GW_ERR_MAP in common.h.
+ * errors.c - maps GW_E* codes to names, wire codes, messages, HTTP statuses
+ * and WebSocket close codes, all generated from GW_ERR_MAP in common.h.
  * Depends on nothing but libc.
  */
 #include "common.h"
@@ -10,7 +10,6 @@
 #include <string.h>
 
 struct err_row {
-	int err;
 	const char *name;
 	const char *code;
 	const char *msg;
@@ -18,23 +17,21 @@ struct err_row {
 	int ws;
 };
 
+/* Indexed by err - (GW_ERR_BASE_ + 1): the enum is dense. */
 static const struct err_row rows[] = {
-#define GW_ERR_ROW(name, code, msg, http, ws) {GW_E##name, #name, code, msg, http, ws},
+#define GW_ERR_ROW(name, code, msg, http, ws) {#name, code, msg, http, ws},
 	GW_ERR_MAP(GW_ERR_ROW)
 #undef GW_ERR_ROW
 };
 
+_Static_assert(GW_ARRAY_LEN(rows) == (size_t)(GW_ERR_END_ - GW_ERR_BASE_ - 1),
+	       "one row per GW_E* code");
+
 static const struct err_row *find(int err)
 {
-	const struct err_row *internal = NULL;
-
-	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++) {
-		if (rows[i].err == err)
-			return &rows[i];
-		if (rows[i].err == GW_EINTERNAL)
-			internal = &rows[i];
-	}
-	return internal;
+	if (err <= GW_ERR_BASE_ || err >= GW_ERR_END_)
+		err = GW_EINTERNAL;
+	return &rows[err - (GW_ERR_BASE_ + 1)];
 }
 
 const char *gw_err_code(int err) { return find(err)->code; }
@@ -45,9 +42,11 @@ const char *gw_err_name(int err) { return find(err)->name; }
 
 int gw_err_from_name(const char *name)
 {
+	if (!name)
+		return 0;
 	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++)
 		if (strcmp(rows[i].name, name) == 0)
-			return rows[i].err;
+			return GW_ERR_BASE_ + 1 + (int)i;
 	return 0;
 }
 

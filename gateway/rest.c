@@ -1,73 +1,56 @@
 /*
- * rest.c - libmicrohttpd adapter: routes, body accumulation with a size cap,
- * authentication, and the one place where a GW_E* error becomes an HTTP
- * status and a JSON error body. Documents go through sync.c; nothing here
- * knows about Redis.
+ * rest.c - the REST API: the route table, the request body with its size
+ * cap, authentication and permissions, the health/ready/info/metrics
+ * endpoints, and the one place where a GW_E* code or a use case's result
+ * becomes an HTTP status, headers and a JSON body (through the error
+ * table). Documents go to sync.h's use cases; /v1/ready asks the Redis
+ * store and link for their state. Driving MHD from libuv is rest_mhd.c's
+ * job, files are webroot.c's.
  */
 #include "rest.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
+#include "httpcheck.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
 #include "redis_live.h"
 #include "redis_store.h"
+#include "rest_mhd.h"
 #include "sbuf.h"
 #include "sync.h"
 #include "version.h"
+#include "webroot.h"
 
-#define VERSION SYNCGATE_VERSION
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
-#define HEADERS_MAX 100               /* more: 431 */
-
-/* One TCP connection, for the header deadline (slowloris): MHD's own
- * timeout is an idle timeout that every trickled byte resets. */
-struct tconn {
-	struct tconn *prev, *next;
-	struct MHD_Connection *conn;
-	uint64_t deadline;  /* uv_now by which the first request's headers
-			       must be complete; 0 once they are */
-};
 
 struct rest {
-	struct app *app;
-	struct MHD_Daemon *d;
-	uv_poll_t poll;
-	uv_timer_t timer;
-	uv_timer_t sweep;       /* header deadlines, once a second */
-	struct tconn *conns;
-	unsigned inflight;
+	struct app *app;        /* borrowed */
+	struct rest_mhd *mhd;   /* owned */
+	unsigned inflight;      /* requests waiting for a use case */
 	uint64_t next_id;
-	bool closing;
-	bool in_run;   /* inside MHD_run */
-	bool kick;     /* a connection was resumed: run MHD again */
+	bool closing;           /* quiesced: documents answer 503 */
 };
 
 struct req {
-	struct rest *r;
-	struct MHD_Connection *conn;
+	struct rest *r;              /* borrowed */
+	struct MHD_Connection *conn; /* borrowed from MHD */
 	char id[24];
 	struct sbuf body;
 	size_t discarded;
 	bool too_big;
-	bool suspended;   /* waiting for sync.c */
-	bool gone;        /* MHD finished with it while sync.c still runs */
+	bool suspended;   /* waiting for a use case's answer */
+	bool gone;        /* MHD finished with it while the use case runs */
 	bool have_reply;
 	bool close_after; /* answer with Connection: close (framing doubt) */
-	struct sync_result reply;
-	struct identity who;
+	struct sync_result reply; /* reply.body owned while have_reply */
+	struct identity who;      /* owned once authenticated */
 	char coll[NAMES_COLLECTION_MAX + 1];
 	char id_doc[NAMES_ID_MAX + 1];
 	char method[8];
@@ -124,7 +107,8 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 	return ret;
 }
 
-/* {"error":{"code","message"}<extra>}: the body of every error answer. */
+/* {"error":{"code","message"}<extra>}: the body of every error answer;
+ * NULL on OOM. */
 static char *error_body(int err, const char *message, const char *extra,
 			size_t elen, size_t *len)
 {
@@ -148,7 +132,9 @@ static char *error_body(int err, const char *message, const char *extra,
 	return sbuf_detach(&sb, len);
 }
 
-/* The one place where a use case's result becomes an HTTP answer. */
+/* A use case's result as an HTTP answer (r->body is taken): the status
+ * from the error table (201 for a creation, else 200), Retry-After with
+ * every 503, the ETag, and the idempotent replay mark. */
 static enum MHD_Result send_result(struct req *q, struct sync_result *r,
 				   const char *allow)
 {
@@ -194,18 +180,6 @@ static enum MHD_Result send_json(struct req *q, int status, const char *json)
 	return send_body(q, status, b, strlen(b), "application/json", NULL);
 }
 
-/* An error answer with a status outside the GW_E* table (431). */
-static enum MHD_Result send_status(struct req *q, int status, const char *msg)
-{
-	size_t len;
-	char *body = error_body(status == 431 ? GW_ETOOBIG : GW_EBADREQ, msg, NULL,
-				0, &len);
-
-	if (!body)
-		return MHD_NO;
-	return send_body(q, status, body, len, "application/json", NULL);
-}
-
 static enum MHD_Result send_405(struct req *q, const char *allow)
 {
 	struct sync_result r;
@@ -215,10 +189,8 @@ static enum MHD_Result send_405(struct req *q, const char *allow)
 	return send_result(q, &r, allow);
 }
 
-static void timer_cb(uv_timer_t *t);
-static void run_mhd(struct rest *r);
-
-/* sync answered: keep the result and let MHD call us again. */
+/* A use case answered (later, from the loop): keep the result and let MHD
+ * call us again. */
 static void on_done(void *arg, struct sync_result *reply)
 {
 	struct req *q = arg;
@@ -234,30 +206,40 @@ static void on_done(void *arg, struct sync_result *reply)
 	q->reply = *reply;
 	q->have_reply = true;
 	q->suspended = false;
-	MHD_resume_connection(q->conn);
-	/* MHD picks resumed connections up in its next run, and in epoll mode
-	 * nothing wakes it for that: run it again now (after the current run
-	 * when we are inside one, e.g. an answer that needed no Redis) */
-	q->r->kick = true;
-	if (!q->r->in_run)
-		uv_timer_start(&q->r->timer, timer_cb, 0, 0);
+	rest_mhd_resume(q->r->mhd, q->conn);
 }
 
-static void go_async(struct req *q)
+/* A use case's start: 0 means its answer comes later (suspend until
+ * on_done); an error is answered now. */
+static enum MHD_Result started(struct req *q, int rc, const struct gw_error *e)
 {
+	if (rc)
+		return send_error(q, rc, e->msg);
 	q->suspended = true;
 	q->r->inflight++;
 	MHD_suspend_connection(q->conn);
+	return MHD_YES;
 }
 
-/* ---- simple endpoints ------------------------------------------------------ */
+/* ---- handlers ------------------------------------------------------------ */
 
-static enum MHD_Result do_ready(struct req *q)
+/* Every handler answers q (or suspends it for a use case); url is the decoded
+ * path, which only the static files need. */
+typedef enum MHD_Result (*handler_fn)(struct req *q, const char *url);
+
+static enum MHD_Result h_health(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return send_json(q, MHD_HTTP_OK, "{\"status\":\"ok\"}");
+}
+
+static enum MHD_Result h_ready(struct req *q, const char *url)
 {
 	struct app *app = q->r->app;
 	const char *why = NULL;
 	struct sbuf sb = SBUF_INIT;
 
+	GW_UNUSED(url);
 	if (app->draining)
 		why = "shutting down";
 	else if (!store_ready(app->store))
@@ -265,7 +247,7 @@ static enum MHD_Result do_ready(struct req *q)
 	else if (!live_ready(app->live))
 		why = "redis subscriber link not established";
 	if (!why)
-		return send_json(q, 200, "{\"ready\":true}");
+		return send_json(q, MHD_HTTP_OK, "{\"ready\":true}");
 	sbuf_adds(&sb, "{\"ready\":false,\"reason\":");
 	sbuf_add_json_str(&sb, why, strlen(why));
 	sbuf_addc(&sb, '}');
@@ -282,122 +264,72 @@ static enum MHD_Result do_ready(struct req *q)
 	}
 }
 
-static enum MHD_Result do_info(struct req *q)
+static enum MHD_Result h_info(struct req *q, const char *url)
 {
 	struct app *app = q->r->app;
-	struct sbuf sb = SBUF_INIT, url = SBUF_INIT;
+	struct sbuf sb = SBUF_INIT, ws_url = SBUF_INIT;
 	const char *host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 						       "Host");
 	size_t len;
 
+	GW_UNUSED(url);
 	if (app->cfg->ws_public_url[0]) {
-		sbuf_adds(&url, app->cfg->ws_public_url);
+		sbuf_adds(&ws_url, app->cfg->ws_public_url);
 	} else {
-		char h[256] = "127.0.0.1";
+		char h[HTTPCHECK_HOST_MAX + 1];
 
-		if (host && strlen(host) < sizeof(h) &&
-		    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(host)) {
-			char *colon;
-
-			snprintf(h, sizeof(h), "%s", host);
-			colon = strrchr(h, ':');
-			if (colon && !strchr(colon, ']'))
-				*colon = '\0';
-		}
-		sbuf_addf(&url, "ws://%s:%d/v1/ws", h, app->cfg->ws_port);
+		httpcheck_public_host(host, h);
+		sbuf_addf(&ws_url, "ws://%s:%d/v1/ws", h, app->cfg->ws_port);
 	}
-	sbuf_adds(&sb, "{\"name\":\"syncgate\",\"version\":\"" VERSION "\",\"node\":");
+	sbuf_adds(&sb, "{\"name\":\"syncgate\",\"version\":\"" SYNCGATE_VERSION "\",\"node\":");
 	sbuf_add_json_str(&sb, app->node, strlen(app->node));
 	sbuf_adds(&sb, ",\"ws_url\":");
-	sbuf_add_json_str(&sb, url.buf ? url.buf : "", url.len);
+	sbuf_add_json_str(&sb, ws_url.buf ? ws_url.buf : "", ws_url.len);
 	sbuf_adds(&sb, app->dev_open ? ",\"auth\":\"none\",\"warning\":\"auth is off: "
 				       "anyone may read and write everything (dev only)\"}"
 				     : ",\"auth\":\"jwt\"}");
-	sbuf_release(&url);
+	sbuf_release(&ws_url);
 	if (sbuf_failed(&sb)) {
 		sbuf_release(&sb);
 		return MHD_NO;
 	}
 	len = sb.len;
-	return send_body(q, 200, sbuf_detach(&sb, NULL), len, "application/json",
-			 NULL);
+	return send_body(q, MHD_HTTP_OK, sbuf_detach(&sb, NULL), len,
+			 "application/json", NULL);
 }
 
-static enum MHD_Result do_metrics(struct req *q)
+static enum MHD_Result h_metrics(struct req *q, const char *url)
 {
 	struct sbuf sb = SBUF_INIT;
 	size_t len;
 
+	GW_UNUSED(url);
 	metrics_render(&sb);
 	if (sbuf_failed(&sb)) {
 		sbuf_release(&sb);
 		return MHD_NO;
 	}
 	len = sb.len;
-	return send_body(q, 200, sbuf_detach(&sb, NULL), len,
+	return send_body(q, MHD_HTTP_OK, sbuf_detach(&sb, NULL), len,
 			 "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
 
-static const char *mime_of(const char *path)
+static enum MHD_Result h_static(struct req *q, const char *url)
 {
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{".html", "text/html; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".css", "text/css; charset=utf-8"},
-		{".json", "application/json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".ico", "image/x-icon"},
-		{".txt", "text/plain; charset=utf-8"},
-	};
-	const char *dot = strrchr(path, '.');
-
-	for (size_t i = 0; dot && i < GW_ARRAY_LEN(types); i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return "application/octet-stream";
-}
-
-static enum MHD_Result do_static(struct req *q, const char *url)
-{
-	const char *root = q->r->app->cfg->web_root;
-	char path[1024];
-	struct stat st;
-	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	int fd;
+	int err = webroot_serve(q->conn, q->r->app->cfg->web_root, url, &ret);
 
-	if (!root[0] || strstr(url, "..") || strlen(url) > 200 ||
-	    strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
-		    strlen(url))
+	if (err == GW_ENOTFOUND)
 		return send_error(q, GW_ENOTFOUND, NULL);
-	snprintf(path, sizeof(path), "%s%s%s", root, url,
-		 url[strlen(url) - 1] == '/' ? "index.html" : "");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
-		return send_error(q, GW_ENOTFOUND, NULL);
-	}
-	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
-	if (!resp) {
-		close(fd);
+	if (err)
 		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", mime_of(path));
-	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(q->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
 	metrics.http_requests++;
 	return ret;
 }
 
-/* ---- documents -------------------------------------------------------------- */
+/* ---- documents ----------------------------------------------------------- */
 
+/* 0 with q->who set, or GW_EUNAUTH after answering 401. */
 static int authenticate(struct req *q)
 {
 	struct app *app = q->r->app;
@@ -410,13 +342,13 @@ static int authenticate(struct req *q)
 
 	if (!app->dev_open && h && identity_bearer(h, &tok, &len)) {
 		send_error(q, GW_EUNAUTH, "Authorization must be \"Bearer <token>\"");
-		return -1;
+		return GW_EUNAUTH;
 	}
 	rc = identity_from_token(&app->idcfg, tok, len, (int64_t)time(NULL), &q->who, &e);
 	if (rc) {
 		log_msg(LOG_INFO, "req", q->id, "authentication failed: %s", e.msg);
 		send_error(q, GW_EUNAUTH, e.msg);
-		return -1;
+		return GW_EUNAUTH;
 	}
 	return 0;
 }
@@ -445,133 +377,270 @@ static long query_limit(struct req *q)
 	return n;
 }
 
-/* A use case's start: 0 means the answer comes later (suspend); an error
- * is answered now. */
-static enum MHD_Result started(struct req *q, int rc, const struct gw_error *e)
+/* A header's value, or NULL. */
+static const char *header(struct req *q, const char *name)
 {
-	if (rc)
-		return send_error(q, rc, e->msg);
-	go_async(q);
-	return MHD_YES;
+	return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result do_docs(struct req *q, const char *method, bool one,
-			       const char *what)
+static enum MHD_Result doc_write(struct req *q, bool is_delete)
 {
-	struct app *app = q->r->app;
-	bool write = strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
+	struct sync_write_req w;
 	struct gw_error e = {0, ""};
 
-	if (one && !write && strcmp(method, "GET") != 0)
-		return send_405(q, "GET, PUT, DELETE");
-	if (!one && strcmp(method, "GET") != 0)
-		return send_405(q, "GET");
-	if (authenticate(q))
-		return MHD_YES;
-	if (!identity_allows(&q->who, write ? ACL_WRITE : ACL_READ, q->coll))
-		return send_error(q, GW_EFORBIDDEN,
-				  write ? "no write permission for this collection"
-					: "no read permission for this collection");
-	if (one && write) {
-		struct sync_write_req w;
-
-		memset(&w, 0, sizeof(w));
-		w.coll = q->coll;
-		w.id = q->id_doc;
-		w.is_delete = method[0] == 'D';
-		w.if_match = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-							 "If-Match");
-		w.idem_key = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-							 "Idempotency-Key");
-		w.body = q->body.buf ? q->body.buf : "";
-		w.len = q->body.len;
-		w.who = &q->who;
-		w.req_id = q->id;
-		return started(q, sync_write(app->sync, &w, on_done, q, &e), &e);
-	}
-	if (one)
-		return started(q, sync_get(app, q->coll, q->id_doc,
-					   query_bool(q, "include_deleted"), on_done, q,
-					   &e), &e);
-	{
-		long limit = query_limit(q);
-		const char *arg;
-
-		if (limit < 0)
-			return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
-		if (strcmp(what, "docs") == 0) {
-			arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
-							  "cursor");
-			return started(q, sync_list(app, q->coll, arg && *arg ? arg : NULL,
-						    (size_t)limit,
-						    query_bool(q, "include_deleted"),
-						    on_done, q, &e), &e);
-		}
-		arg = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "since");
-		if (strcmp(what, "conflicts") == 0)
-			return started(q, sync_conflicts(app, q->coll,
-							 arg && *arg ? arg : NULL,
-							 (size_t)limit, on_done, q, &e), &e);
-		return started(q, sync_changes(app, q->coll, arg && *arg ? arg : NULL,
-					       (size_t)limit, on_done, q, &e), &e);
-	}
+	memset(&w, 0, sizeof(w));
+	w.coll = q->coll;
+	w.id = q->id_doc;
+	w.is_delete = is_delete;
+	w.if_match = header(q, "If-Match");
+	w.idem_key = header(q, "Idempotency-Key");
+	w.body = q->body.buf ? q->body.buf : "";
+	w.len = q->body.len;
+	w.who = &q->who;
+	w.req_id = q->id;
+	return started(q, sync_write(q->r->app->sync, &w, on_done, q, &e), &e);
 }
 
-/* /v1/collections/{c}/docs[/{id}] and /v1/collections/{c}/changes */
-static enum MHD_Result route_collections(struct req *q, const char *method,
-					 const char *rest)
+static enum MHD_Result h_doc_put(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return doc_write(q, false);
+}
+
+static enum MHD_Result h_doc_delete(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return doc_write(q, true);
+}
+
+static enum MHD_Result h_doc_get(struct req *q, const char *url)
+{
+	struct gw_error e = {0, ""};
+
+	GW_UNUSED(url);
+	return started(q, sync_get(q->r->app, q->coll, q->id_doc,
+				   query_bool(q, "include_deleted"), on_done, q, &e),
+		       &e);
+}
+
+/* A query argument that is absent or empty: NULL. */
+static const char *query_arg(struct req *q, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND,
+						    name);
+
+	return v && *v ? v : NULL;
+}
+
+static enum MHD_Result h_list(struct req *q, const char *url)
+{
+	long limit = query_limit(q);
+	struct gw_error e = {0, ""};
+
+	GW_UNUSED(url);
+	if (limit < 0)
+		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
+	return started(q, sync_list(q->r->app, q->coll, query_arg(q, "cursor"),
+				    (size_t)limit, query_bool(q, "include_deleted"),
+				    on_done, q, &e), &e);
+}
+
+static enum MHD_Result h_changes(struct req *q, const char *url)
+{
+	long limit = query_limit(q);
+	struct gw_error e = {0, ""};
+
+	GW_UNUSED(url);
+	if (limit < 0)
+		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
+	return started(q, sync_changes(q->r->app, q->coll, query_arg(q, "since"),
+				       (size_t)limit, on_done, q, &e), &e);
+}
+
+static enum MHD_Result h_conflicts(struct req *q, const char *url)
+{
+	long limit = query_limit(q);
+	struct gw_error e = {0, ""};
+
+	GW_UNUSED(url);
+	if (limit < 0)
+		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
+	return started(q, sync_conflicts(q->r->app, q->coll, query_arg(q, "since"),
+					 (size_t)limit, on_done, q, &e), &e);
+}
+
+/* ---- routes -------------------------------------------------------------- */
+
+/* What a request path names (parse_target). */
+enum target {
+	T_HEALTH,   /* /v1/health */
+	T_READY,    /* /v1/ready */
+	T_INFO,     /* /v1/info */
+	T_METRICS,  /* /metrics */
+	T_DOCS,     /* /v1/collections/{c}/docs */
+	T_CHANGES,  /* /v1/collections/{c}/changes */
+	T_CONFLICTS, /* /v1/collections/{c}/conflicts */
+	T_DOC,      /* /v1/collections/{c}/docs/{id} */
+	T_STATIC,   /* anything outside /v1: a file under web_root */
+};
+
+/* The Allow header of a 405 on each target. */
+static const char *const allow_of[] = {
+	[T_HEALTH] = "GET", [T_READY] = "GET", [T_INFO] = "GET",
+	[T_METRICS] = "GET", [T_DOCS] = "GET", [T_CHANGES] = "GET",
+	[T_CONFLICTS] = "GET",
+	[T_DOC] = "GET, PUT, DELETE", [T_STATIC] = "GET",
+};
+
+enum { M_GET = 1, M_HEAD = 2, M_PUT = 4, M_DELETE = 8 };
+
+/* What the token must allow on the route's collection. */
+enum access { PUBLIC, READ, WRITE };
+
+/* One row per target and method set; a method no row of its target lists
+ * gets 405 with allow_of[target]. */
+static const struct route {
+	enum target target;
+	unsigned methods;     /* M_* */
+	enum access access;
+	handler_fn fn;
+} routes[] = {
+	{T_HEALTH, M_GET | M_HEAD, PUBLIC, h_health},
+	{T_READY, M_GET | M_HEAD, PUBLIC, h_ready},
+	{T_INFO, M_GET | M_HEAD, PUBLIC, h_info},
+	{T_METRICS, M_GET | M_HEAD, PUBLIC, h_metrics},
+	{T_DOCS, M_GET, READ, h_list},
+	{T_CHANGES, M_GET, READ, h_changes},
+	{T_CONFLICTS, M_GET, READ, h_conflicts},
+	{T_DOC, M_GET, READ, h_doc_get},
+	{T_DOC, M_PUT, WRITE, h_doc_put},
+	{T_DOC, M_DELETE, WRITE, h_doc_delete},
+	{T_STATIC, M_GET | M_HEAD, PUBLIC, h_static},
+};
+
+static unsigned method_bit(const char *method)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} methods[] = {
+		{"GET", M_GET}, {"HEAD", M_HEAD}, {"PUT", M_PUT}, {"DELETE", M_DELETE},
+	};
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(methods); i++)
+		if (strcmp(method, methods[i].name) == 0)
+			return methods[i].bit;
+	return 0;
+}
+
+/* rest: what follows /v1/collections/. The target, with q->coll (and
+ * q->id_doc) filled in, or a negative GW_E* code with *why set. */
+static int parse_collection(struct req *q, const char *rest, const char **why)
 {
 	const char *slash = strchr(rest, '/');
 	size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
 	const char *tail = slash ? slash + 1 : "";
 
-	if (!names_collection_valid(rest, clen))
-		return send_error(q, GW_EBADREQ,
-				  "collection must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$");
+	if (!names_collection_valid(rest, clen)) {
+		*why = "collection must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$";
+		return GW_EBADREQ;
+	}
 	memcpy(q->coll, rest, clen);
 	q->coll[clen] = '\0';
 	if (strcmp(tail, "docs") == 0)
-		return do_docs(q, method, false, "docs");
+		return T_DOCS;
 	if (strcmp(tail, "changes") == 0)
-		return do_docs(q, method, false, "changes");
+		return T_CHANGES;
 	if (strcmp(tail, "conflicts") == 0)
-		return do_docs(q, method, false, "conflicts");
+		return T_CONFLICTS;
 	if (strncmp(tail, "docs/", 5) == 0) {
 		const char *id = tail + 5;
 
-		if (!names_id_valid(id, strlen(id)))
-			return send_error(q, GW_EBADREQ,
-					  "document id must match ^[A-Za-z0-9_.:@~-]{1,256}$");
+		if (!names_id_valid(id, strlen(id))) {
+			*why = "document id must match ^[A-Za-z0-9_.:@~-]{1,256}$";
+			return GW_EBADREQ;
+		}
 		snprintf(q->id_doc, sizeof(q->id_doc), "%s", id);
-		return do_docs(q, method, true, "doc");
+		return T_DOC;
 	}
-	return send_error(q, GW_ENOTFOUND, "no such endpoint");
+	*why = "no such endpoint";
+	return GW_ENOTFOUND;
 }
 
-static enum MHD_Result route(struct req *q, const char *url, const char *method)
+/* The target url names, or a negative GW_E* code with *why set. */
+static int parse_target(struct req *q, const char *url, const char **why)
 {
-	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	static const struct {
+		const char *path;
+		enum target target;
+	} fixed[] = {
+		{"/v1/health", T_HEALTH},
+		{"/v1/ready", T_READY},
+		{"/v1/info", T_INFO},
+		{"/metrics", T_METRICS},
+	};
 
 	if (strncmp(url, "/v1/collections/", 16) == 0)
-		return route_collections(q, method, url + 16);
-	if (strcmp(url, "/v1/health") == 0)
-		return get ? send_json(q, 200, "{\"status\":\"ok\"}") : send_405(q, "GET");
-	if (strcmp(url, "/v1/ready") == 0)
-		return get ? do_ready(q) : send_405(q, "GET");
-	if (strcmp(url, "/v1/info") == 0)
-		return get ? do_info(q) : send_405(q, "GET");
-	if (strcmp(url, "/metrics") == 0)
-		return get ? do_metrics(q) : send_405(q, "GET");
-	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0)
-		return send_error(q, GW_ENOTFOUND, "no such endpoint");
-	if (!get)
-		return send_405(q, "GET");
-	return do_static(q, url);
+		return parse_collection(q, url + 16, why);
+	for (size_t i = 0; i < GW_ARRAY_LEN(fixed); i++)
+		if (strcmp(url, fixed[i].path) == 0)
+			return fixed[i].target;
+	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0) {
+		*why = "no such endpoint";
+		return GW_ENOTFOUND;
+	}
+	return T_STATIC;
 }
 
-static void headers_done(struct MHD_Connection *conn);
+/* Path first (400/404), then method (405), then token and permission
+ * (401/403), then the handler. */
+static enum MHD_Result route(struct req *q, const char *url, const char *method)
+{
+	const char *why = NULL;
+	int target = parse_target(q, url, &why);
+	unsigned m = method_bit(method);
+	const struct route *rt = NULL;
+
+	if (target < 0)
+		return send_error(q, target, why);
+	for (size_t i = 0; i < GW_ARRAY_LEN(routes) && !rt; i++)
+		if (routes[i].target == (enum target)target && (routes[i].methods & m))
+			rt = &routes[i];
+	if (!rt)
+		return send_405(q, allow_of[target]);
+	if (rt->access != PUBLIC) {
+		if (authenticate(q))
+			return MHD_YES;
+		if (!identity_allows(&q->who, rt->access == WRITE ? ACL_WRITE : ACL_READ,
+				     q->coll))
+			return send_error(q, GW_EFORBIDDEN,
+					  rt->access == WRITE
+						  ? "no write permission for this collection"
+						  : "no read permission for this collection");
+	}
+	return rt->fn(q, url);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	GW_UNUSED(kind);
+	GW_UNUSED(value);
+	httpcheck_count(cls, key);
+	return MHD_YES;
+}
+
+/* 0, or GW_EHEADERS/GW_EBADREQ with *why set (httpcheck_headers). */
 static int check_headers(struct MHD_Connection *conn, const char *version,
-			 const char **why);
+			 const char **why)
+{
+	struct httpcheck_counts c = {0, 0, 0, 0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_field, &c);
+	return httpcheck_headers(&c, version, why);
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
@@ -584,7 +653,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (!q) {
 		const char *cl, *why = NULL;
 		unsigned long long clen;
-		int status;
+		int err;
 
 		q = calloc(1, sizeof(*q));
 		if (!q)
@@ -595,12 +664,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(q->method, sizeof(q->method), "%.7s", method);
 		snprintf(q->path, sizeof(q->path), "%.95s", url);
 		*con_cls = q;
-		headers_done(conn);
-		status = check_headers(conn, version, &why);
-		if (status) {
+		err = check_headers(conn, version, &why);
+		if (err) {
 			/* the request's framing is in doubt: answer, close */
 			q->close_after = true;
-			return send_status(q, status, why);
+			return send_error(q, err, why);
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		clen = cl ? strtoull(cl, NULL, 10) : 0;
@@ -666,283 +734,37 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(q);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decoding for the path and query arguments, except that "%00"
- * stays as it is: a decoded NUL would cut names and values short in C
- * strings ("docs/a%00" must not address "docs/a"); kept literal, the '%'
- * fails name validation instead.
- */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
-{
-	char *w = s;
-	const char *r = s;
-
-	GW_UNUSED(cls);
-	GW_UNUSED(conn);
-	while (*r) {
-		int hi, lo;
-
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
-		    (hi | lo) != 0) {
-			*w++ = (char)(hi * 16 + lo);
-			r += 3;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
-}
-
-static enum MHD_Result count_kv(void *cls, enum MHD_ValueKind kind,
-				const char *key, const char *value)
-{
-	int *n = cls;
-
-	GW_UNUSED(kind);
-	GW_UNUSED(value);
-	if (strcasecmp(key, "Content-Length") == 0)
-		n[1]++;
-	if (strcasecmp(key, "Transfer-Encoding") == 0)
-		n[2]++;
-	if (strcasecmp(key, "Host") == 0)
-		n[3]++;
-	n[0]++;
-	return MHD_YES;
-}
-
-/*
- * Requests whose length or target is ambiguous are refused before any of
- * them is read (request smuggling shapes, RFC 9112 6.1/6.3, 3.2): both
- * Content-Length and Transfer-Encoding, several Content-Lengths, several
- * or (in HTTP/1.1) no Host; and more than HEADERS_MAX header fields.
- * Returns 0, or the status to answer with *why set.
- */
-static int check_headers(struct MHD_Connection *conn, const char *version,
-			 const char **why)
-{
-	int n[4] = {0, 0, 0, 0};
-
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_kv, n);
-	if (n[0] > HEADERS_MAX) {
-		*why = "too many header fields";
-		return 431;
-	}
-	if (n[1] && n[2]) {
-		*why = "both Content-Length and Transfer-Encoding";
-		return 400;
-	}
-	if (n[1] > 1) {
-		*why = "more than one Content-Length";
-		return 400;
-	}
-	if (n[3] > 1 || (n[3] == 0 && strcmp(version, "HTTP/1.1") == 0)) {
-		*why = "exactly one Host header is required";
-		return 400;
-	}
-	return 0;
-}
-
-/* ---- header deadline (slowloris) ------------------------------------------ */
-
-static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
-			enum MHD_ConnectionNotificationCode toe)
-{
-	struct rest *r = cls;
-	struct tconn *t = *sock_ctx;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return; /* no deadline for this one: MHD's idle timeout only */
-		t->conn = conn;
-		t->deadline = uv_now(r->app->loop) +
-			      (uint64_t)r->app->cfg->http_header_timeout_s * 1000;
-		t->next = r->conns;
-		if (r->conns)
-			r->conns->prev = t;
-		r->conns = t;
-		*sock_ctx = t;
-	} else if (t) {
-		if (t->prev)
-			t->prev->next = t->next;
-		else
-			r->conns = t->next;
-		if (t->next)
-			t->next->prev = t->prev;
-		free(t);
-		*sock_ctx = NULL;
-	}
-}
-
-static void headers_done(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct tconn *t = ci ? ci->socket_context : NULL;
-
-	if (t)
-		t->deadline = 0;
-}
-
-/* Connections still sending their first request's headers past the
- * deadline are shut down; MHD then notices and closes them. */
-static void sweep_cb(uv_timer_t *tm)
-{
-	struct rest *r = tm->data;
-	uint64_t now = uv_now(r->app->loop);
-
-	for (struct tconn *t = r->conns; t; t = t->next) {
-		const union MHD_ConnectionInfo *ci;
-
-		if (!t->deadline || now < t->deadline)
-			continue;
-		t->deadline = 0;
-		ci = MHD_get_connection_info(t->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci)
-			shutdown(ci->connect_fd, SHUT_RDWR);
-	}
-	run_mhd(r);
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-
-	GW_UNUSED(cls);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
-	log_msg(LOG_DEBUG, NULL, NULL, "http: %s", buf);
-}
-
-/* ---- driving MHD from libuv ------------------------------------------------- */
-
-static void timer_cb(uv_timer_t *t) { run_mhd(t->data); }
-
-static void poll_cb(uv_poll_t *p, int status, int events)
-{
-	GW_UNUSED(status);
-	GW_UNUSED(events);
-	run_mhd(p->data);
-}
-
-static void run_mhd(struct rest *r)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	if (!r->d)
-		return;
-	r->in_run = true;
-	for (int i = 0; i < 16; i++) {
-		r->kick = false;
-		MHD_run(r->d);
-		if (!r->kick)
-			break;
-	}
-	r->in_run = false;
-	if (r->kick)
-		uv_timer_start(&r->timer, timer_cb, 0, 0);
-	else if (MHD_get_timeout(r->d, &ms) == MHD_YES)
-		uv_timer_start(&r->timer, timer_cb, ms, 0);
-	else
-		uv_timer_stop(&r->timer);
-}
-
-/* Connections MHD may hold: the configured limit, but at most half the
- * process's fds (WebSockets and Redis need the rest; see ws.c). */
-static unsigned http_conn_budget(const struct app *app)
-{
-	struct rlimit rl;
-	unsigned want = (unsigned)app->cfg->http_conn_max;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    want > rl.rlim_cur / 2)
-		want = (unsigned)(rl.rlim_cur / 2);
-	return want ? want : 1;
-}
+/* ---- the listener -------------------------------------------------------- */
 
 struct rest *rest_start(struct app *app)
 {
 	struct rest *r = calloc(1, sizeof(*r));
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
+	struct rest_mhd_routes hooks = {on_request, on_completed, NULL};
 
 	if (!r)
 		return NULL;
 	r->app = app;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)app->cfg->http_port);
-	if (inet_pton(AF_INET, app->cfg->bind, &sa.sin_addr) != 1) {
-		log_error("bind address \"%s\" is not an IPv4 address", app->cfg->bind);
+	hooks.arg = r;
+	r->mhd = rest_mhd_start(app->loop, app->cfg, &hooks);
+	if (!r->mhd) {
 		free(r);
 		return NULL;
 	}
-	r->d = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-		(uint16_t)app->cfg->http_port, NULL, NULL, on_request, r,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg->http_timeout_s,
-		MHD_OPTION_CONNECTION_LIMIT, http_conn_budget(app),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)app->cfg->http_conn_per_ip,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, r,
-		MHD_OPTION_NOTIFY_CONNECTION, notify_conn, r,
-		MHD_OPTION_END);
-	if (!r->d) {
-		log_error("cannot listen on %s:%d for HTTP", app->cfg->bind,
-			  app->cfg->http_port);
-		free(r);
-		return NULL;
-	}
-	info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_EPOLL_FD);
-	uv_poll_init(app->loop, &r->poll, info->epoll_fd);
-	uv_timer_init(app->loop, &r->timer);
-	uv_timer_init(app->loop, &r->sweep);
-	r->poll.data = r->timer.data = r->sweep.data = r;
-	uv_timer_start(&r->sweep, sweep_cb, 1000, 1000);
-	uv_poll_start(&r->poll, UV_READABLE, poll_cb);
-	run_mhd(r);
-	log_info("http listening on %s:%d", app->cfg->bind, app->cfg->http_port);
 	return r;
 }
 
 void rest_quiesce(struct rest *r)
 {
-	MHD_socket s;
-
 	r->closing = true;
-	s = MHD_quiesce_daemon(r->d);
-	if (s != MHD_INVALID_SOCKET)
-		close(s);
+	rest_mhd_quiesce(r->mhd);
 }
 
 unsigned rest_inflight(const struct rest *r) { return r->inflight; }
-
-/* close callbacks run in uv_close order: the timer's comes last */
-static void closed_cb(uv_handle_t *h) { free(h->data); }
 
 void rest_stop(struct rest *r)
 {
 	if (!r)
 		return;
-	uv_poll_stop(&r->poll);
-	MHD_stop_daemon(r->d);
-	r->d = NULL;
-	uv_close((uv_handle_t *)&r->poll, NULL);
-	uv_close((uv_handle_t *)&r->sweep, NULL);
-	uv_close((uv_handle_t *)&r->timer, closed_cb);
+	rest_mhd_stop(r->mhd);
+	free(r);
 }

@@ -1,7 +1,7 @@
 /*
- * rest.h - the REST listener (DESIGN.md section 6) on libmicrohttpd, driven
- * from the libuv loop (epoll mode: the daemon's epoll fd is polled by
- * libuv, a timer follows MHD_get_timeout). Loop thread only.
+ * rest.h - the REST listener (DESIGN.md section 6): routes, handlers and
+ * answers (rest.c) over libmicrohttpd run from the libuv loop
+ * (rest_mhd.h). Loop thread only.
  */
 #ifndef SG_REST_H
 #define SG_REST_H

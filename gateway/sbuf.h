@@ -31,7 +31,8 @@ void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends s[0..n) as a quoted, escaped JSON string. */
 void sbuf_add_json_str(struct sbuf *sb, const char *s, size_t n);
-/* Drops the last n bytes (n <= len). */
+/* Shortens the contents to their first newlen bytes; newlen >= len
+ * changes nothing. */
 void sbuf_truncate(struct sbuf *sb, size_t newlen);
 static inline bool sbuf_failed(const struct sbuf *sb) { return sb->oom; }
 /* Returns the malloc'd bytes (caller owns; "" when empty) and resets sb. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "metrics.h"
 
 void session_init(struct session *s, const struct session_ops *ops,
@@ -51,7 +52,7 @@ static int grow(struct session *s)
 	struct msg **nq = malloc(ncap * sizeof(*nq));
 
 	if (!nq)
-		return -1;
+		return GW_ENOMEM;
 	for (size_t i = 0; i < s->qlen; i++)
 		nq[i] = s->q[(s->qhead + i) % s->qcap];
 	free(s->q);
@@ -64,15 +65,15 @@ static int grow(struct session *s)
 int session_enqueue(struct session *s, struct msg *m)
 {
 	if (s->close_code)
-		return -1;
+		return GW_ECLOSING;
 	if (s->qbytes + msg_cost(m) > s->qlimit) {
 		metrics.slow_consumer_closes++;
-		session_close(s, 4008, "slow consumer");
-		return -1;
+		session_close(s, gw_err_ws_close(GW_ESLOW), gw_err_message(GW_ESLOW));
+		return GW_ESLOW;
 	}
 	if (s->qlen == s->qcap && grow(s)) {
-		session_close(s, 1011, "out of memory");
-		return -1;
+		session_close(s, gw_err_ws_close(GW_EINTERNAL), "out of memory");
+		return GW_ENOMEM;
 	}
 	s->q[(s->qhead + s->qlen) % s->qcap] = msg_ref(m);
 	s->qlen++;
@@ -87,7 +88,7 @@ int session_enqueue_take(struct session *s, struct msg *m)
 	int rc;
 
 	if (!m)
-		return -1;
+		return GW_ENOMEM;
 	rc = session_enqueue(s, m);
 	msg_unref(m);
 	return rc;

@@ -46,19 +46,22 @@ void session_init(struct session *s, const struct session_ops *ops,
 void session_release(struct session *s);
 
 /*
- * Queues a reference to m (the caller keeps its own). Returns 0, or -1 when
- * the session is closing or would pass its queue limit: then the queue is
- * dropped, close_code is set to 4008 and ops->kill called once.
+ * Queues a reference to m (the caller keeps its own). Returns 0;
+ * GW_ECLOSING when the session is already closing (nothing is queued);
+ * GW_ESLOW when m would pass the queue limit, or GW_ENOMEM when the queue
+ * cannot grow: then the queue is dropped, the session is closed (the close
+ * code of GW_ESLOW, 4008, or of GW_EINTERNAL) and ops->kill called once.
  */
 int session_enqueue(struct session *s, struct msg *m);
-/* Queues and consumes the caller's reference (m may be NULL: -1). */
+/* Queues and consumes the caller's reference. m may be NULL (a message
+ * that could not be built): GW_ENOMEM, the session stays as it is. */
 int session_enqueue_take(struct session *s, struct msg *m);
 /* The oldest queued message (borrowed), or NULL. */
 struct msg *session_peek(const struct session *s);
 /* Removes the oldest message and drops its reference. */
 void session_pop(struct session *s);
-/* Marks the session for closing with code and reason, clears its queue,
- * calls ops->kill once. */
+/* Marks the session for closing with code (a WebSocket close code, from
+ * gw_err_ws_close) and reason, clears its queue, calls ops->kill once. */
 void session_close(struct session *s, int code, const char *reason);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * ws.c - libwebsockets adapter: handshake checks (path, Origin, token),
  * message reassembly with a size cap, the auth/subscribe/unsubscribe/ping
- * protocol, writes driven by WRITEABLE, and the one place where an error
- * becomes a WebSocket close code or an "error" message. Delivery logic
- * lives in hub.c; this file only moves bytes.
+ * protocol, writes driven by WRITEABLE, and closing (close codes come from
+ * the error table in common.h) or answering with an "error" message.
+ * Delivery logic lives in hub.c; this file only moves bytes.
  */
 #include "ws.h"
 
@@ -49,8 +49,6 @@ struct ws_sess {
 	bool rx_binary;
 };
 
-static struct ws *the_ws; /* for the lws log hook and protocol init */
-
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 /* ---- session glue ------------------------------------------------------- */
@@ -89,8 +87,9 @@ static void send_error(struct ws_sess *ws, int err, const char *message,
 				 message ? message : gw_err_message(err), ref));
 }
 
-/* Closes from inside this session's own callback. */
-static int close_now(struct ws_sess *ws, int code, const char *reason)
+/* Closes from inside this session's own callback with a close code that
+ * came from the error table (e.g. one stored by session_close). */
+static int close_with(struct ws_sess *ws, int code, const char *reason)
 {
 	size_t len = strlen(reason);
 
@@ -99,6 +98,13 @@ static int close_now(struct ws_sess *ws, int code, const char *reason)
 	lws_close_reason(ws->wsi, (enum lws_close_status)code,
 			 (unsigned char *)(uintptr_t)reason, len);
 	return -1;
+}
+
+/* Closes for err with its close code; reason NULL: err's message. */
+static int close_now(struct ws_sess *ws, int err, const char *reason)
+{
+	return close_with(ws, gw_err_ws_close(err),
+			  reason ? reason : gw_err_message(err));
 }
 
 /* Arms the one timer of a session: the auth deadline, else token expiry. */
@@ -242,7 +248,7 @@ static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
 	if (app->dev_open || tok) {
 		if (identity_from_token(&app->idcfg, tok, tok ? strlen(tok) : 0,
 					now_s(), &ws->who, &e))
-			return close_now(ws, 1008, "invalid token");
+			return close_now(ws, GW_EUNAUTH, "invalid token");
 		ws->authed = true;
 		send_msg(ws, proto_welcome(app->node, ws->s.id));
 		log_msg(LOG_DEBUG, "session", ws->s.id, "connected as \"%s\"", ws->who.sub);
@@ -299,7 +305,9 @@ static int on_auth(struct ws_sess *ws, const struct proto_msg *m)
 				 &id, &e);
 	if (rc) {
 		log_msg(LOG_INFO, "session", ws->s.id, "auth refused: %s", e.msg);
-		return close_now(ws, gw_err_ws_close(rc), e.msg);
+		/* 4001 for an expired token, 1008 for any other failure (a
+		 * code without a close code of its own, e.g. NOMEM, included) */
+		return close_now(ws, gw_err_ws_close(rc) ? rc : GW_EUNAUTH, e.msg);
 	}
 	if (!ws->authed) {
 		identity_move(&ws->who, &id);
@@ -311,7 +319,7 @@ static int on_auth(struct ws_sess *ws, const struct proto_msg *m)
 	/* a refresh: same subject, possibly other permissions and expiry */
 	if (strcmp(id.sub, ws->who.sub) != 0) {
 		identity_release(&id);
-		return close_now(ws, 1008, "token subject changed");
+		return close_now(ws, GW_ESUBJECT_CHANGED, NULL);
 	}
 	identity_move(&ws->who, &id);
 	hub_session_filter(app->hub, &ws->s, still_allowed, now_unsubscribed, ws);
@@ -332,7 +340,7 @@ static int on_message(struct ws_sess *ws, const char *buf, size_t len)
 	if (rc) {
 		if (!ws->authed) {
 			free(ref);
-			return close_now(ws, 1008, "authenticate first");
+			return close_now(ws, GW_EAUTH_FIRST, NULL);
 		}
 		send_error(ws, rc, e.msg, ref);
 		free(ref);
@@ -341,7 +349,7 @@ static int on_message(struct ws_sess *ws, const char *buf, size_t len)
 	free(ref);
 	if (!ws->authed && m.type != PROTO_AUTH) {
 		proto_msg_release(&m);
-		return close_now(ws, 1008, "authenticate first");
+		return close_now(ws, GW_EAUTH_FIRST, NULL);
 	}
 	switch (m.type) {
 	case PROTO_AUTH:
@@ -393,14 +401,14 @@ static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 		ws->rx_binary = lws_frame_is_binary(wsi);
 	}
 	if (ws->rx_binary)
-		return close_now(ws, 1003, "binary messages are not supported");
+		return close_now(ws, GW_EBINARY, NULL);
 	/* the frame header already tells how much is coming: refuse by that
 	 * instead of buffering up to the limit */
 	if (ws->rx.len + len + lws_remaining_packet_payload(wsi) > max)
-		return close_now(ws, 1009, "message too big");
+		return close_now(ws, GW_ETOOBIG, "message too big");
 	sbuf_add(&ws->rx, in, len);
 	if (sbuf_failed(&ws->rx))
-		return close_now(ws, 1011, "out of memory");
+		return close_now(ws, GW_EINTERNAL, "out of memory");
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
 	rc = on_message(ws, ws->rx.buf ? ws->rx.buf : "", ws->rx.len);
@@ -443,13 +451,13 @@ static int on_timer(struct ws_sess *ws)
 	int64_t now = now_s();
 
 	if (ws->s.close_code)
-		return close_now(ws, ws->s.close_code, ws->s.close_reason);
+		return close_with(ws, ws->s.close_code, ws->s.close_reason);
 	if (!ws->authed) {
 		if (now >= ws->auth_deadline)
-			return close_now(ws, 1008, "no auth message in time");
+			return close_now(ws, GW_EAUTH_TIMEOUT, NULL);
 	} else if (ws->who.exp && now >= ws->who.exp + ws->w->app->cfg->leeway_s) {
 		log_msg(LOG_INFO, "session", ws->s.id, "token expired");
-		return close_now(ws, 4001, "token expired");
+		return close_now(ws, GW_EEXPIRED, NULL);
 	}
 	arm_timer(ws);
 	return 0;
@@ -470,21 +478,26 @@ static bool close_code_valid(const void *in, size_t len)
 	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
+/* The struct ws of wsi's context (ws_start sets it as the context's user). */
+static struct ws *ws_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len)
 {
 	struct ws_sess *ws = user;
-	struct ws *w = the_ws;
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return confirm_upgrade(w, wsi);
+		return confirm_upgrade(ws_of(wsi), wsi);
 	case LWS_CALLBACK_HTTP:
 		/* plain HTTP on the WebSocket port */
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return -1;
 	case LWS_CALLBACK_ESTABLISHED:
-		return established(w, ws, wsi);
+		return established(ws_of(wsi), ws, wsi);
 	case LWS_CALLBACK_RECEIVE:
 		return ws && ws->live ? on_receive(ws, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -565,7 +578,6 @@ struct ws *ws_start(struct app *app)
 	if (!w)
 		return NULL;
 	w->app = app;
-	the_ws = w;
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&info, 0, sizeof(info));
 	loops[0] = app->loop;
@@ -591,7 +603,6 @@ struct ws *ws_start(struct app *app)
 	if (!w->ctx) {
 		log_error("cannot start libwebsockets");
 		free(w);
-		the_ws = NULL;
 		return NULL;
 	}
 	/* an explicit vhost, so that a port in use fails the start instead
@@ -610,7 +621,8 @@ struct ws *ws_start(struct app *app)
 void ws_close_all(struct ws *w)
 {
 	for (struct ws_sess *ws = w->all; ws; ws = ws->next)
-		session_close(&ws->s, 1001, "gateway shutting down");
+		session_close(&ws->s, gw_err_ws_close(GW_ESHUTDOWN),
+			      gw_err_message(GW_ESHUTDOWN));
 }
 
 unsigned ws_sessions(const struct ws *w) { return w->count; }
@@ -628,7 +640,5 @@ void ws_free(struct ws *w)
 	if (!w)
 		return;
 	ws_stop(w);
-	if (the_ws == w)
-		the_ws = NULL;
 	free(w);
 }

@@ -332,7 +332,12 @@ test('one 64 KiB header: 431 (or close), nothing written', async (t) => {
 test('200 headers: 431 (or close), nothing written', async (t) => {
   // each small (~100 bytes, 20 KB in all): the count is what is tested
   const extra = Array.from({ length: 200 }, (_, i) => `X-H-${i}: ${'v'.repeat(90)}\r\n`).join('');
-  await refused(t, '200 headers', validPut('many-headers', { extra }));
+  const r = await refused(t, '200 headers', validPut('many-headers', { extra }));
+  // an answer (not a close) is the gateway's own, with its own error code
+  for (const x of r.responses) {
+    assert.equal(x.status, 431, `200 headers: ${x.status} ${x.body}`);
+    assert.equal(JSON.parse(x.body).error.code, 'request_header_fields_too_large', x.body);
+  }
 });
 
 test('a request line of 100 KiB: 414 (or close), nothing written', async (t) => {
@@ -436,6 +441,46 @@ test('a connection trickling its header one byte per 200 ms is closed after limi
   assert.doesNotMatch(r.answer, /^HTTP\/1\.[01] 2/, 'an incomplete request must not be answered 2xx');
   await assertHealthy('trickle');
 });
+
+test('a request target without a leading slash never reaches files beside web_root', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-webroot-'));
+  mkdirSync(path.join(dir, 'w'));
+  writeFileSync(path.join(dir, 'w', 'index.html'), 'inside');
+  writeFileSync(path.join(dir, 'wsecret.txt'), 'outside the web root');
+  const g = await Gateway.start({ redis, node: 'webroot', env: { SYNCGATE_WEB_ROOT: path.join(dir, 'w') } });
+  try {
+    const inside = await rawAnswer(g.httpPort, 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(inside, /^HTTP\/1\.1 200[\s\S]*inside$/);
+    for (const target of ['secret.txt', 'index.html', '*']) {
+      const a = await rawAnswer(g.httpPort, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.doesNotMatch(a, /outside the web root/, target);
+      assert.doesNotMatch(a, /^HTTP\/1\.1 200/, `${target}: ${a.slice(0, 60)}`);
+    }
+  } finally {
+    assertCleanExit(assert, await g.stop());
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Sends raw bytes, resolves with everything read until the peer closes
+ * or 1 s of silence after some bytes. */
+function rawAnswer(port, bytes) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+    let out = '';
+    let t = setTimeout(() => s.destroy(), 5000);
+    s.on('data', (d) => {
+      out += d;
+      clearTimeout(t);
+      t = setTimeout(() => s.destroy(), 300);
+    });
+    s.on('close', () => { clearTimeout(t); resolve(out); });
+    s.on('error', () => {});
+  });
+}
 
 test('the gateway is alive and exits cleanly', async () => {
   const r = await request(gw, 'GET', `/v1/collections/${C}/docs/seed`, { token: TOK });

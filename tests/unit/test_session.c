@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
 #include "metrics.h"
 #include "session.h"
 
@@ -121,7 +122,7 @@ static void test_limit_closes_once(void **state)
 	assert_int_equal(s.qbytes, 3 * cost); /* exactly at the limit is fine */
 	assert_int_equal(m->refs, 4);
 	assert_int_equal(kills, 0);
-	assert_int_equal(session_enqueue(&s, m), -1);
+	assert_int_equal(session_enqueue(&s, m), GW_ESLOW);
 	assert_int_equal(kills, 1);
 	assert_int_equal(kill_code, 4008);
 	assert_int_equal(s.close_code, 4008);
@@ -131,8 +132,8 @@ static void test_limit_closes_once(void **state)
 	assert_int_equal(m->refs, 1); /* the queue's references dropped */
 	assert_int_equal(metrics.slow_consumer_closes, before + 1);
 	/* closed: nothing more is queued, kill is not repeated */
-	assert_int_equal(session_enqueue(&s, m), -1);
-	assert_int_equal(session_enqueue_take(&s, msg_ref(m)), -1);
+	assert_int_equal(session_enqueue(&s, m), GW_ECLOSING);
+	assert_int_equal(session_enqueue_take(&s, msg_ref(m)), GW_ECLOSING);
 	session_close(&s, 1001, "shutdown");
 	assert_int_equal(kills, 1);
 	assert_int_equal(s.close_code, 4008);
@@ -151,7 +152,7 @@ static void test_single_oversized(void **state)
 
 	(void)state;
 	session_init(&s, &ops, "tiny", msg_cost(m) - 1);
-	assert_int_equal(session_enqueue(&s, m), -1);
+	assert_int_equal(session_enqueue(&s, m), GW_ESLOW);
 	assert_int_equal(kills, 1);
 	assert_int_equal(s.close_code, 4008);
 	assert_int_equal(wakes, 0);
@@ -177,7 +178,7 @@ static void test_close(void **state)
 	session_close(&s, 1000, "again");
 	assert_int_equal(kills, 1);
 	assert_string_equal(s.close_reason, "gateway shutting down");
-	assert_int_equal(session_enqueue(&s, m), -1);
+	assert_int_equal(session_enqueue(&s, m), GW_ECLOSING);
 	assert_int_equal(wakes, 1);
 	session_release(&s);
 	msg_unref(m);
@@ -195,7 +196,7 @@ static void test_enqueue_take(void **state)
 
 	(void)state;
 	session_init(&s, &ops, "t", 1 << 20);
-	assert_int_equal(session_enqueue_take(&s, NULL), -1);
+	assert_int_equal(session_enqueue_take(&s, NULL), GW_ENOMEM);
 	assert_int_equal(session_enqueue_take(&s, m), 0);
 	assert_int_equal(m->refs, 1);
 	assert_ptr_equal(session_peek(&s), m);
@@ -205,7 +206,7 @@ static void test_enqueue_take(void **state)
 	s.qlimit = 1;
 	m = mk("x");
 	msg_ref(m);
-	assert_int_equal(session_enqueue_take(&s, m), -1);
+	assert_int_equal(session_enqueue_take(&s, m), GW_ESLOW);
 	assert_int_equal(m->refs, 1);
 	msg_unref(m);
 	session_release(&s);

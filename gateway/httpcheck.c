@@ -1,0 +1,128 @@
+/*
+ * httpcheck.c - the REST listener's hardening rules (request shapes,
+ * percent-decoding, static paths and types, the public Host), kept apart
+ * from the HTTP library so that unit tests call them directly. Must not
+ * depend on libmicrohttpd, libuv or sockets: libc only.
+ */
+#include "httpcheck.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+
+#define PATH_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
+#define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]"
+
+void httpcheck_count(struct httpcheck_counts *c, const char *name)
+{
+	if (strcasecmp(name, "Content-Length") == 0)
+		c->content_length++;
+	if (strcasecmp(name, "Transfer-Encoding") == 0)
+		c->transfer_encoding++;
+	if (strcasecmp(name, "Host") == 0)
+		c->host++;
+	c->fields++;
+}
+
+int httpcheck_headers(const struct httpcheck_counts *c, const char *version,
+		      const char **why)
+{
+	if (c->fields > HTTPCHECK_FIELDS_MAX) {
+		*why = "too many header fields";
+		return GW_EHEADERS;
+	}
+	if (c->content_length && c->transfer_encoding) {
+		*why = "both Content-Length and Transfer-Encoding";
+		return GW_EBADREQ;
+	}
+	if (c->content_length > 1) {
+		*why = "more than one Content-Length";
+		return GW_EBADREQ;
+	}
+	if (c->host > 1 || (c->host == 0 && strcmp(version, "HTTP/1.1") == 0)) {
+		*why = "exactly one Host header is required";
+		return GW_EBADREQ;
+	}
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t httpcheck_unescape(char *s)
+{
+	char *w = s;
+	const char *r = s;
+
+	while (*r) {
+		int hi, lo;
+
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+bool httpcheck_static_path(const char *url)
+{
+	size_t n = strlen(url);
+
+	/* it must start with '/': the path is appended to web_root, and
+	 * "secret.txt" would name "<web_root>secret.txt" beside it */
+	return url[0] == '/' && !strstr(url, "..") && n <= HTTPCHECK_PATH_MAX &&
+	       strspn(url, PATH_CHARS) == n;
+}
+
+const char *httpcheck_mime_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".json", "application/json"},
+		{".svg", "image/svg+xml"},
+		{".png", "image/png"},
+		{".ico", "image/x-icon"},
+		{".txt", "text/plain; charset=utf-8"},
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < GW_ARRAY_LEN(types); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+void httpcheck_public_host(const char *host, char *out)
+{
+	size_t n = host ? strlen(host) : 0;
+	char *colon;
+
+	if (!host || n > HTTPCHECK_HOST_MAX || strspn(host, HOST_CHARS) != n) {
+		memcpy(out, HTTPCHECK_HOST_DEFAULT, sizeof(HTTPCHECK_HOST_DEFAULT));
+		return;
+	}
+	memcpy(out, host, n + 1);
+	/* "host:port" and "[v6]:port" lose the port; "[v6]" keeps its colons */
+	colon = strrchr(out, ':');
+	if (colon && !strchr(colon, ']'))
+		*colon = '\0';
+}

@@ -1,0 +1,23 @@
+/*
+ * webroot.h - the browser files (web/) answered from web_root through
+ * libmicrohttpd: which path names which file, its type and cache headers.
+ * Loop thread only.
+ */
+#ifndef SG_WEBROOT_H
+#define SG_WEBROOT_H
+
+#include <microhttpd.h>
+
+/*
+ * Queues on conn the file that url (a decoded request path) names under
+ * root, a directory ("" when static files are off); a url ending in '/'
+ * names its index.html. Returns 0 when queued, with *ret set to
+ * MHD_queue_response's result; GW_ENOTFOUND, nothing queued, when static
+ * files are off, url breaks httpcheck_static_path or names no regular file;
+ * GW_ENOMEM, nothing queued, when MHD cannot build the response. Counts no
+ * metric and logs nothing: the caller answers errors and counts.
+ */
+int webroot_serve(struct MHD_Connection *conn, const char *root,
+		  const char *url, enum MHD_Result *ret);
+
+#endif

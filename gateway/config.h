@@ -57,6 +57,7 @@ struct config {
 	int resolver_max_inflight;
 	int64_t resolver_answer_max;
 	int write_retry_ms;
+	int writes_waiting_max;
 	int shutdown_timeout_s;
 	int list_limit_max;
 	/* structured options (file only) */

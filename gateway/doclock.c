@@ -52,7 +52,7 @@ void doclock_free(struct doclock *t)
 }
 
 int doclock_acquire(struct doclock *t, const char *coll, const char *id,
-		    struct doclock_waiter *w)
+		    struct doclock_waiter *w, size_t max_waiting)
 {
 	char key[KEY_MAX];
 	struct held *h;
@@ -61,6 +61,8 @@ int doclock_acquire(struct doclock *t, const char *coll, const char *id,
 	w->next = NULL;
 	h = map_get(&t->docs, key);
 	if (h) {
+		if (t->waiting >= max_waiting)
+			return GW_ERATE;
 		if (h->tail)
 			h->tail->next = w;
 		else

@@ -24,10 +24,12 @@ void doclock_free(struct doclock *t);
 /*
  * Asks for (coll, id) on behalf of w. Returns 1 when w holds it now, 0 when
  * w was queued behind the holder (doclock_release hands it over, in arrival
- * order), or GW_ENOMEM (w is neither holding nor queued).
+ * order), GW_ERATE when it would have to wait while max_waiting writes
+ * already wait (over all documents), or GW_ENOMEM; on an error w is neither
+ * holding nor queued.
  */
 int doclock_acquire(struct doclock *t, const char *coll, const char *id,
-		    struct doclock_waiter *w);
+		    struct doclock_waiter *w, size_t max_waiting);
 /*
  * The holder of (coll, id) is done. Returns the next waiter, which holds
  * the document from now on (the caller starts it), or NULL when nobody

@@ -21,7 +21,6 @@
 #include "httpcheck.h"
 #include "log.h"
 
-#define RUNS_MAX 16                /* MHD_run calls in a row while resuming */
 #define CONN_MEMORY (64 * 1024)    /* MHD's pool per connection */
 #define SWEEP_MS 1000              /* how often header deadlines are checked */
 
@@ -43,7 +42,6 @@ struct rest_mhd {
 	uv_timer_t timer;               /* MHD_get_timeout, or 0 ms to re-run */
 	uv_timer_t sweep;               /* header deadlines, every SWEEP_MS */
 	struct tconn *conns;            /* owned list, one per open connection */
-	bool in_run;                    /* inside MHD_run */
 	bool kick;                      /* a connection was resumed: run again */
 	int handles_open;               /* of poll, timer, sweep; m freed at 0 */
 };
@@ -58,14 +56,8 @@ static void run_mhd(struct rest_mhd *m)
 
 	if (!m->d)
 		return;
-	m->in_run = true;
-	for (int i = 0; i < RUNS_MAX; i++) {
-		m->kick = false;
-		MHD_run(m->d);
-		if (!m->kick)
-			break;
-	}
-	m->in_run = false;
+	m->kick = false;
+	MHD_run(m->d);
 	if (m->kick)
 		uv_timer_start(&m->timer, timer_cb, 0, 0);
 	else if (MHD_get_timeout(m->d, &ms) == MHD_YES)
@@ -87,11 +79,11 @@ void rest_mhd_resume(struct rest_mhd *m, struct MHD_Connection *conn)
 {
 	MHD_resume_connection(conn);
 	/* MHD picks resumed connections up in its next run, and in epoll mode
-	 * nothing wakes it for that: run it again now (after the current run
-	 * when we are inside one, e.g. an answer that needed no Redis) */
+	 * nothing wakes it for that: run it from the loop at once. Use cases
+	 * answer later from the loop, never inside MHD_run (sync.h), so this
+	 * is never a run inside a run. */
 	m->kick = true;
-	if (!m->in_run)
-		uv_timer_start(&m->timer, timer_cb, 0, 0);
+	uv_timer_start(&m->timer, timer_cb, 0, 0);
 }
 
 /* ---- header deadline (slowloris) ----------------------------------------- */

@@ -46,9 +46,9 @@ struct rest_mhd *rest_mhd_start(uv_loop_t *loop, const struct config *cfg,
 
 /*
  * Resumes conn, which the routes suspended (MHD_suspend_connection), and
- * makes MHD run again for it: right after the current MHD_run when called
- * from inside one (an answer that came before the handler returned), else
- * from a 0 ms timer. MHD calls request again for it there.
+ * makes MHD run again for it from a 0 ms timer; MHD calls request again
+ * for it there. Meant for answers that come later from the loop (the use
+ * cases' contract); called inside an MHD_run it still works, one run later.
  */
 void rest_mhd_resume(struct rest_mhd *m, struct MHD_Connection *conn);
 

@@ -898,7 +898,13 @@ int sync_write(struct sync *sy, const struct sync_write_req *req,
 	doc_init(&w->stored);
 	doc_init(&w->dec.next);
 
-	rc = doclock_acquire(sy->locks, w->coll, w->id, &w->lock);
+	rc = doclock_acquire(sy->locks, w->coll, w->id, &w->lock,
+			     (size_t)app->cfg->writes_waiting_max);
+	if (rc == GW_ERATE) {
+		rc = gw_fail(err, GW_ERATE, "too many writes are waiting for their "
+			     "documents here; retry later");
+		goto fail;
+	}
 	if (rc < 0) {
 		rc = gw_fail(err, GW_ENOMEM, "out of memory");
 		goto fail;

@@ -296,6 +296,36 @@ test('a 503 whose script still ran in Redis: the retry gets the applied answer',
   }
 });
 
+test('D02 without a key: a versioned write whose answer was lost, retried through the other gateway, is one change and one frame', async () => {
+  for (let i = 0; i < 5; i++) {
+    const c = uniqueColl('d02');
+    const ws = await watch(a, c);
+    const body = { data: { i }, version: { 'u:p': 1 }, actor: 'u:p' };
+    const payload = JSON.stringify(body);
+    await new Promise((resolve, reject) => {
+      const s = net.connect(a.httpPort, '127.0.0.1', () => {
+        s.write(`PUT ${path(c, 'd')} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOK}\r\n`
+          + `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`, () => { s.destroy(); resolve(); });
+      });
+      s.on('error', reject);
+    });
+    if (i % 2) await sleep(30);
+    const r = await write(b, c, 'd', { body });
+    assert.ok([200, 201].includes(r.status), r.text);
+    await waitFor(async () => (await readLog(a, TOK, c)).changes.length === 1, { what: 'the change' });
+    await sleep(150);
+    assert.equal((await readLog(a, TOK, c)).changes.length, 1, 'one log entry for the one W');
+    assert.equal(ws.of('change', c).length, 1, 'one change frame');
+    // once it is in, the retry is rule 4: 200 applied:false, no frame
+    const again = await write(b, c, 'd', { body });
+    assert.equal(again.status, 200);
+    assert.equal(again.json.applied, false);
+    await sleep(100);
+    assert.equal(ws.of('change', c).length, 1);
+    ws.close();
+  }
+});
+
 test('the gateways stop cleanly', async () => {
   assertCleanExit(assert, await a.stop());
   assertCleanExit(assert, await b.stop());

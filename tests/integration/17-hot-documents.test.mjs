@@ -140,6 +140,56 @@ test('50 unconditional writers at once on one document through one gateway: no 5
   assert.equal(Object.keys(final.version).length, 50, 'every writer counted in the final version');
 });
 
+/**
+ * RELIABILITY D01 (PR size): 8 writers, 4 per gateway, each an actor
+ * doing read-modify-write on 20 documents from its last read, 200 writes
+ * each; the R6 checks on every document.
+ */
+async function d01(policy) {
+  const c = uniqueColl(policy === 'reject' ? 'rej-d01' : 'd01');
+  const docs = Array.from({ length: 20 }, (_, i) => `doc${i}`);
+  const history = [];
+  await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+    const actor = `w:d${w}`;
+    const gw = w % 2 ? b : a;
+    for (let i = 0; i < 200; i++) {
+      const id = docs[Math.floor(Math.random() * docs.length)];
+      const p = `/v1/collections/${c}/docs/${id}`;
+      const g = await request(gw, 'GET', p, { token: TOK, timeout: 10000 });
+      const base = g.status === 200 ? g.json.version : {};
+      const v = { ...base, [actor]: (base[actor] || 0) + 1 };
+      const r = await request(gw, 'PUT', p, { token: TOK, body: { data: { actor, i }, version: v, actor }, timeout: 10000 });
+      history.push({ id, W: v, status: r.status, json: r.json, text: r.text });
+    }
+  }));
+  const bad = history.filter((h) => ![200, 201, 409].includes(h.status) || (h.status === 409 && policy !== 'reject'));
+  assert.deepEqual(bad.map((h) => `${h.status} ${h.text.slice(0, 200)}`), [], 'no 503, no 5xx');
+  const log = (await readLog(a, TOK, c)).changes;
+  log.forEach((d, k) => assert.equal(Number(d.offset.split(':').pop()), k + 1, 'log seq 1..N without holes'));
+  const offsets = new Set(log.map((d) => d.offset));
+  for (const h of history.filter((x) => (x.status === 200 || x.status === 201) && x.json.applied)) {
+    assert.ok(offsets.delete(h.json.offset), `applied write ${h.json.offset} once in the log`);
+  }
+  for (const id of docs) {
+    const versions = log.filter((d) => d.id === id).map((d) => d.version);
+    for (let k = 1; k < versions.length; k++) {
+      assert.ok(dominates(versions[k], versions[k - 1]), `${id}: log versions strictly increase`);
+    }
+    const fa = await request(a, 'GET', docPath2(c, id), { token: TOK });
+    const fb = await request(b, 'GET', docPath2(c, id), { token: TOK });
+    assert.equal(fa.text, fb.text, `${id}: the same on both gateways`);
+    for (const h of history.filter((x) => x.id === id && (x.status === 200 || x.status === 201))) {
+      assert.ok(covers(fa.json.version, h.W), `${id}: acknowledged ${JSON.stringify(h.W)} covered`);
+    }
+  }
+  if (policy === 'reject') assert.ok(history.some((h) => h.status === 409), 'concurrent cycles were refused');
+}
+
+const docPath2 = (c, id) => `/v1/collections/${c}/docs/${id}`;
+
+test('D01, lww: 8 writers on 20 documents through two gateways', () => d01('lww'));
+test('D01, reject: 8 writers on 20 documents through two gateways', () => d01('reject'));
+
 test('the gateways stop cleanly', async () => {
   assertCleanExit(assert, await a.stop());
   assertCleanExit(assert, await b.stop());

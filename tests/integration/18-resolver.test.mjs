@@ -239,6 +239,35 @@ test('past resolver.max_inflight: the fallback at once, reason overloaded', asyn
   }
 });
 
+test('writes waiting for their documents are bounded (limits.writes_waiting): 429 past it', async () => {
+  const g = await Gateway.start({
+    redis, node: 'queue', env: { SYNCGATE_RESOLVER_SECRET: SECRET, SYNCGATE_LIMIT_WRITES_WAITING: '2' },
+    config: { collections: [{ match: 'cb-*', conflict: 'callback', resolver_url: r.url, resolver_timeout_ms: 1500 }] },
+  });
+  try {
+    r.mode('hang');
+    const c = uniqueColl('cb-queue');
+    await put(g, c, 'd', { data: 0, version: { 'u:a': 1 }, actor: 'u:a' });
+    // the first conflicting write holds the document (its resolver hangs),
+    // two wait behind it, the fourth is refused at once
+    const held = put(g, c, 'd', { data: 1, version: { 'u:b': 1 }, actor: 'u:b' });
+    await waitFor(async () => (await metrics(g)).get('syncgate_resolver_calls_in_flight') === 1, { what: 'the call' });
+    const waiting = [2, 3].map((k) => put(g, c, 'd', { data: k, version: { [`u:w${k}`]: 1 }, actor: `u:w${k}` }));
+    await waitFor(async () => (await metrics(g)).get('syncgate_write_waits_total') === 2, { what: 'two waiting' });
+    const t0 = Date.now();
+    const over = await put(g, c, 'd', { data: 4, version: { 'u:w4': 1 }, actor: 'u:w4' });
+    assertError(assert, over, 429, 'rate_limited');
+    assert.ok(Date.now() - t0 < 300, 'refused at once');
+    // another document is not held: it goes through
+    const other = await put(g, c, 'free', { data: 1 });
+    assert.equal(other.status, 201, other.text);
+    for (const x of [await held, ...(await Promise.all(waiting))]) assert.equal(x.json.conflict.reason, 'timeout', x.text);
+  } finally {
+    r.mode('merge');
+    assertCleanExit(assert, await g.stop());
+  }
+});
+
 test('connections to a resolver are reused (keep-alive)', async () => {
   r.mode('merge');
   const c0 = r.connections;

@@ -59,7 +59,8 @@ struct wctx {
 	char fp[IDEM_HEX_LEN + 1];
 	/* time */
 	double t0;                   /* monotonic seconds, for the latency */
-	int64_t give_up_ms;          /* monotonic: stop re-deciding (503) */
+	int64_t give_up_ms;          /* monotonic: stop re-deciding (503); set
+					when the write gets its document */
 	int64_t resolve_by_ms;       /* monotonic: the resolver budget's end */
 	int rounds;
 	int resolver_rounds;
@@ -154,8 +155,24 @@ static void round_release(struct wctx *w)
 static int round_start(struct wctx *w);
 static void write_fail(struct wctx *w, int err, const char *msg);
 
+/* Answers (res is taken) and frees w, without handing its document on. */
+static void finish_one(struct wctx *w, struct sync_result *res,
+		       enum metrics_write_result mr)
+{
+	metrics_write(mr, mono_s() - w->t0);
+	if (res->replayed)
+		metrics.idempotent_replays++;
+	w->done(w->arg, res);
+	round_release(w);
+	doc_write_release(&w->w);
+	free(w->res.body);
+	free(w);
+}
+
 /* Answers (res is taken), frees w and hands the document to the next
- * write waiting for it. */
+ * write waiting for it; one that cannot even start answers at once and
+ * passes it on in turn (a loop, not a recursion: the queue may be long
+ * when Redis goes away). */
 static void write_finish(struct wctx *w, struct sync_result *res,
 			 enum metrics_write_result mr)
 {
@@ -163,25 +180,19 @@ static void write_finish(struct wctx *w, struct sync_result *res,
 	struct doclock_waiter *next;
 	char coll[NAMES_COLLECTION_MAX + 1], id[NAMES_ID_MAX + 1];
 
-	metrics_write(mr, mono_s() - w->t0);
-	if (res->replayed)
-		metrics.idempotent_replays++;
-	w->done(w->arg, res);
 	memcpy(coll, w->coll, sizeof(coll));
 	memcpy(id, w->id, sizeof(id));
-	round_release(w);
-	doc_write_release(&w->w);
-	free(w->res.body);
-	free(w);
-	/* the next write of this document starts now; one that cannot even
-	 * start answers at once and passes the document on in turn */
-	next = doclock_release(sy->locks, coll, id);
-	if (next) {
+	finish_one(w, res, mr);
+	while ((next = doclock_release(sy->locks, coll, id)) != NULL) {
 		struct wctx *n = (struct wctx *)(void *)next;
+		struct sync_result r;
 		int rc = round_start(n);
 
-		if (rc)
-			write_fail(n, rc, NULL);
+		if (rc == 0)
+			break;
+		memset(&r, 0, sizeof(r));
+		r.err = rc;
+		finish_one(n, &r, MW_ERROR);
 	}
 }
 
@@ -813,7 +824,13 @@ static int round_start(struct wctx *w)
 {
 	struct app *app = w->sy->app;
 
-	if (++w->rounds > 1 && mono_ms() > w->give_up_ms) {
+	if (++w->rounds == 1) {
+		/* the write holds its document from now on: the time it may
+		 * spend re-deciding counts from here, not from its arrival */
+		w->give_up_ms = mono_ms() + app->cfg->write_retry_ms +
+				(w->conflict == POLICY_CALLBACK
+					 ? w->policy->resolver_timeout_ms : 0);
+	} else if (mono_ms() > w->give_up_ms) {
 		log_msg(LOG_WARN, "req", w->req_id,
 			"write to \"%s\"/\"%s\": stored document kept changing "
 			"(%d rounds)", w->coll, w->id, w->rounds - 1);
@@ -894,7 +911,6 @@ int sync_write(struct sync *sy, const struct sync_write_req *req,
 	w->t0 = t0;
 	w->resolve_by_ms = now + (w->conflict == POLICY_CALLBACK
 					  ? w->policy->resolver_timeout_ms : 0);
-	w->give_up_ms = w->resolve_by_ms + app->cfg->write_retry_ms;
 	doc_init(&w->stored);
 	doc_init(&w->dec.next);
 

@@ -5,6 +5,7 @@
  */
 #include "redis_store.h"
 
+#include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>

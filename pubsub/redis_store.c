@@ -18,6 +18,7 @@
 #include "lua_scripts.h"
 #include "metrics.h"
 #include "offset.h"
+#include "redis_reply.h"
 
 enum script_id {
 	SC_WRITE, SC_META, SC_ROTATE, SC_LIST, SC_READ, SC_RECORD, SC_COUNT_
@@ -103,37 +104,6 @@ static void sha1_hex(const char *src, size_t len, char out[41])
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[40] = '\0';
-}
-
-/* Maps an error reply: refusals Redis means as temporary are 503. */
-static int error_reply(struct store *s, const redisReply *r, const char *what)
-{
-	static const char *const temporary[] = {
-		"OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN",
-		"NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN", "MISCONF"};
-
-	for (size_t i = 0; i < GW_ARRAY_LEN(temporary); i++) {
-		size_t n = strlen(temporary[i]);
-
-		if (strncmp(r->str, temporary[i], n) == 0) {
-			log_warn("redis refused %s: %.200s", what, r->str);
-			return GW_EUNAVAIL;
-		}
-	}
-	GW_UNUSED(s);
-	log_error("redis error on %s: %.200s", what, r->str);
-	return GW_EINTERNAL;
-}
-
-static bool reply_u64(const redisReply *r, uint64_t *out)
-{
-	if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
-		*out = (uint64_t)r->integer;
-		return true;
-	}
-	if (r->type == REDIS_REPLY_STRING)
-		return offset_parse_seq(r->str, r->len, out) == 0;
-	return false;
 }
 
 static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
@@ -244,217 +214,105 @@ static void answer_fail(struct op *o, int err)
 	}
 }
 
-static int parse_meta(const redisReply *r, const char **epoch, uint64_t *seq,
-		      uint64_t *base)
+/* An error reply to o: GW_EUNAVAIL for the refusals Redis means as
+ * temporary, GW_EINTERNAL otherwise; logged either way. */
+static int refused(const struct op *o, const redisReply *r)
 {
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    !offset_epoch_valid(r->element[0]->str, r->element[0]->len) ||
-	    !reply_u64(r->element[1], seq) || !reply_u64(r->element[2], base))
-		return GW_EINTERNAL;
-	*epoch = r->element[0]->str;
-	return 0;
-}
+	int rc = reply_error(r);
 
-static int answer_write(struct op *o, const redisReply *r)
-{
-	const char *kind;
-	struct offset off;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	kind = r->element[0]->str;
-	if (strcmp(kind, "ok") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING &&
-	    offset_parse(r->element[1]->str, r->element[1]->len, &off) == 0) {
-		o->cb.write(o->arg, 0, SW_OK, off.epoch, off.seq, NULL, 0);
-		return 0;
-	}
-	if (strcmp(kind, "changed") == 0) {
-		o->cb.write(o->arg, 0, SW_CHANGED, "", 0, NULL, 0);
-		return 0;
-	}
-	if (strcmp(kind, "stale") == 0 && r->elements == 3 &&
-	    r->element[1]->type == REDIS_REPLY_STRING &&
-	    reply_u64(r->element[2], &off.seq)) {
-		snprintf(off.epoch, sizeof(off.epoch), "%s", r->element[1]->str);
-		o->cb.write(o->arg, 0, SW_STALE, off.epoch, off.seq, NULL, 0);
-		return 0;
-	}
-	if (strcmp(kind, "idem") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING) {
-		o->cb.write(o->arg, 0, SW_IDEM, "", 0, r->element[1]->str,
-			    r->element[1]->len);
-		return 0;
-	}
-	return GW_EINTERNAL;
-}
-
-/* read.lua: {doc|nil, record|nil} */
-static int answer_read(struct op *o, const redisReply *r)
-{
-	const redisReply *d, *rec;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-		return GW_EINTERNAL;
-	d = r->element[0];
-	rec = r->element[1];
-	if ((d->type != REDIS_REPLY_NIL && d->type != REDIS_REPLY_STRING) ||
-	    (rec->type != REDIS_REPLY_NIL && rec->type != REDIS_REPLY_STRING))
-		return GW_EINTERNAL;
-	o->cb.read(o->arg, 0, d->type == REDIS_REPLY_STRING ? d->str : NULL,
-		   d->type == REDIS_REPLY_STRING ? d->len : 0,
-		   rec->type == REDIS_REPLY_STRING ? rec->str : NULL,
-		   rec->type == REDIS_REPLY_STRING ? rec->len : 0);
-	return 0;
-}
-
-/* record.lua: {"ok"} | {"idem", record} */
-static int answer_record(struct op *o, const redisReply *r)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	if (strcmp(r->element[0]->str, "ok") == 0) {
-		o->cb.record(o->arg, 0, NULL, 0);
-		return 0;
-	}
-	if (strcmp(r->element[0]->str, "idem") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING) {
-		o->cb.record(o->arg, 0, r->element[1]->str, r->element[1]->len);
-		return 0;
-	}
-	return GW_EINTERNAL;
-}
-
-/* The value of field name in a stream entry's [field, value, ...]. */
-static const redisReply *entry_field(const redisReply *f, const char *name)
-{
-	for (size_t i = 0; i + 1 < f->elements; i += 2)
-		if (f->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(f->element[i]->str, name) == 0 &&
-		    f->element[i + 1]->type == REDIS_REPLY_STRING)
-			return f->element[i + 1];
-	return NULL;
-}
-
-/* One XRANGE entry [id, [field, value, ...]]: its id and "d" (and "c")
- * values, or false when it has another shape. */
-static bool stream_entry(const redisReply *it, const redisReply **id,
-			 const redisReply **d, const redisReply **c)
-{
-	if (it->type != REDIS_REPLY_ARRAY || it->elements != 2 ||
-	    it->element[0]->type != REDIS_REPLY_STRING ||
-	    it->element[1]->type != REDIS_REPLY_ARRAY)
-		return false;
-	*id = it->element[0];
-	*d = entry_field(it->element[1], "d");
-	if (c)
-		*c = entry_field(it->element[1], "c");
-	return *d != NULL;
-}
-
-/* XRANGE of the trail: [[id, ["d", entry]], ...] */
-static int answer_trail(struct op *o, const redisReply *r)
-{
-	struct store_trail_entry *e = NULL;
-	size_t n = 0;
-	int rc = 0;
-
-	if (r->type != REDIS_REPLY_ARRAY)
-		return GW_EINTERNAL;
-	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
-		return GW_ENOMEM;
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *id, *d;
-
-		if (!stream_entry(r->element[i], &id, &d, NULL)) {
-			rc = GW_EINTERNAL;
-			break;
-		}
-		e[n].id = id->str;
-		e[n].json = d->str;
-		e[n].len = d->len;
-		n++;
-	}
-	if (!rc)
-		o->cb.trail(o->arg, 0, e, n);
-	free(e);
+	if (rc == GW_EUNAVAIL)
+		log_warn("redis refused %s: %.200s", o->argv[0], r->str);
+	else
+		log_error("redis error on %s: %.200s", o->argv[0], r->str);
 	return rc;
 }
 
-/* XRANGE reply: [[id, ["d", document, ("c", conflict)]], ...] */
-static int answer_log(struct op *o, const redisReply *r)
+/* Decodes r (not an error reply) for o and calls back; on a reply of
+ * another shape returns the error without calling back. */
+static int answer(struct op *o, const redisReply *r)
 {
-	struct hub_entry *e = NULL;
-	size_t n = 0;
-	int rc = 0;
+	int rc;
 
-	if (r->type != REDIS_REPLY_ARRAY)
-		return GW_EINTERNAL;
-	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
-		return GW_ENOMEM;
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *id, *d, *c;
-		const char *dash = NULL;
+	switch (o->kind) {
+	case OP_GET: {
+		struct reply_str d;
 
-		if (stream_entry(r->element[i], &id, &d, &c))
-			dash = memchr(id->str, '-', id->len);
-		if (!dash || offset_parse_seq(id->str, (size_t)(dash - id->str),
-					      &e[n].seq)) {
-			rc = GW_EINTERNAL;
-			break;
-		}
-		e[n].doc = d->str;
-		e[n].len = d->len;
-		e[n].conflict = c ? c->str : NULL;
-		e[n].clen = c ? c->len : 0;
-		n++;
+		if (!(rc = reply_doc(r, &d)))
+			o->cb.doc(o->arg, 0, d.str, d.len);
+		return rc;
 	}
-	if (!rc)
-		o->cb.log(o->arg, 0, e, n);
-	free(e);
-	return rc;
-}
+	case OP_READ: {
+		struct reply_read d;
 
-static int answer_list(struct op *o, const redisReply *r)
-{
-	struct hub_entry *e = NULL;
-	const char *epoch;
-	uint64_t seq;
-	size_t n;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    !reply_u64(r->element[1], &seq) ||
-	    r->element[2]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	epoch = r->element[0]->str;
-	n = r->elements - 3;
-	if (n && !(e = calloc(n, sizeof(*e))))
-		return GW_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const redisReply *d = r->element[i + 3];
-
-		if (d->type != REDIS_REPLY_STRING) {
-			free(e);
-			return GW_EINTERNAL;
-		}
-		e[i].doc = d->str;
-		e[i].len = d->len;
+		if (!(rc = reply_read(r, &d)))
+			o->cb.read(o->arg, 0, d.doc.str, d.doc.len, d.rec.str,
+				   d.rec.len);
+		return rc;
 	}
-	o->cb.list(o->arg, 0, epoch, seq, r->element[2]->str, e, n);
-	free(e);
-	return 0;
+	case OP_WRITE: {
+		struct reply_write w;
+
+		if (!(rc = reply_write(r, &w)))
+			o->cb.write(o->arg, 0, w.result, w.epoch, w.seq,
+				    w.rec.str, w.rec.len);
+		return rc;
+	}
+	case OP_RECORD: {
+		struct reply_str rec;
+
+		if (!(rc = reply_record(r, &rec)))
+			o->cb.record(o->arg, 0, rec.str, rec.len);
+		return rc;
+	}
+	case OP_TRAIL: {
+		struct reply_trail t;
+
+		if (!(rc = reply_trail(r, &t))) {
+			o->cb.trail(o->arg, 0, t.e, t.n);
+			free(t.e);
+		}
+		return rc;
+	}
+	case OP_META:
+	case OP_ROTATE: {
+		struct reply_meta m;
+
+		if ((rc = reply_meta(r, &m)))
+			return rc;
+		if (o->kind == OP_ROTATE && m.rotated) {
+			metrics.epoch_rotations++;
+			log_warn("collection \"%s\": Redis lost changes this "
+				 "gateway had seen; new epoch %s", o->coll, m.epoch);
+		}
+		o->cb.meta(o->arg, 0, m.epoch, m.seq, m.base);
+		return 0;
+	}
+	case OP_LOG: {
+		struct reply_log l;
+
+		if (!(rc = reply_log(r, &l))) {
+			o->cb.log(o->arg, 0, l.e, l.n);
+			free(l.e);
+		}
+		return rc;
+	}
+	case OP_LIST: {
+		struct reply_list l;
+
+		if (!(rc = reply_list(r, &l))) {
+			o->cb.list(o->arg, 0, l.epoch, l.seq, l.next, l.docs, l.n);
+			free(l.docs);
+		}
+		return rc;
+	}
+	}
+	return GW_EINTERNAL;
 }
 
 static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 {
 	struct op *o = arg;
-	const char *epoch;
-	uint64_t seq, base;
-	int rc = 0;
+	int rc;
 
 	GW_UNUSED(c);
 	if (err) {
@@ -479,54 +337,11 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 			free(o);
 			return;
 		}
-		answer_fail(o, error_reply(o->s, r, o->argv[0]));
+		answer_fail(o, refused(o, r));
 		free(o);
 		return;
 	}
-	switch (o->kind) {
-	case OP_GET:
-		if (r->type == REDIS_REPLY_NIL)
-			o->cb.doc(o->arg, 0, NULL, 0);
-		else if (r->type == REDIS_REPLY_STRING)
-			o->cb.doc(o->arg, 0, r->str, r->len);
-		else
-			rc = GW_EINTERNAL;
-		break;
-	case OP_READ:
-		rc = answer_read(o, r);
-		break;
-	case OP_WRITE:
-		rc = answer_write(o, r);
-		break;
-	case OP_RECORD:
-		rc = answer_record(o, r);
-		break;
-	case OP_TRAIL:
-		rc = answer_trail(o, r);
-		break;
-	case OP_META:
-	case OP_ROTATE:
-		rc = parse_meta(r, &epoch, &seq, &base);
-		if (!rc) {
-			if (o->kind == OP_ROTATE && r->elements >= 4 &&
-			    r->element[3]->type == REDIS_REPLY_INTEGER &&
-			    r->element[3]->integer == 1) {
-				metrics.epoch_rotations++;
-				log_warn("collection \"%s\": Redis lost changes this "
-					 "gateway had seen; new epoch %s",
-					 o->coll, epoch);
-			}
-			o->cb.meta(o->arg, 0, epoch, seq, base);
-		}
-		break;
-	case OP_LOG:
-		rc = answer_log(o, r);
-		break;
-	case OP_LIST:
-		rc = answer_list(o, r);
-		break;
-	}
-	if (rc) {
+	if ((rc = answer(o, r))) {
 		log_error("unexpected redis reply to %s on \"%s\"", o->argv[0],
 			  o->coll);
 		answer_fail(o, rc);

@@ -6,7 +6,6 @@
 #include "redis_store.h"
 
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +14,10 @@
 #include "common.h"
 #include "keys.h"
 #include "log.h"
-#include "lua_scripts.h"
 #include "metrics.h"
 #include "offset.h"
 #include "redis_reply.h"
-
-enum script_id {
-	SC_WRITE, SC_META, SC_ROTATE, SC_LIST, SC_READ, SC_RECORD, SC_COUNT_
-};
-
-struct script {
-	const char *src;
-	size_t len;
-	char sha[41];
-};
+#include "redis_scripts.h"
 
 enum op_kind {
 	OP_GET, OP_READ, OP_WRITE, OP_RECORD, OP_META, OP_ROTATE, OP_LOG,
@@ -68,7 +57,7 @@ struct op {
 
 struct store {
 	struct rconn *conn;
-	struct script scripts[SC_COUNT_];
+	struct scripts scripts;
 	struct store_opts o;
 	bool checked;        /* INFO checks passed on this connection */
 	char status[160];
@@ -90,20 +79,6 @@ void store_new_epoch(char *buf)
 			rnd[i] = (unsigned char)rand();
 	}
 	offset_epoch_from_bytes(rnd, sizeof(rnd), buf);
-}
-
-static void sha1_hex(const char *src, size_t len, char out[41])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_Digest(src, len, md, &n, EVP_sha1(), NULL);
-	for (unsigned int i = 0; i < 20; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
 }
 
 static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
@@ -174,10 +149,7 @@ static int op_send(struct op *o)
 static int op_script(struct op *o, enum script_id id)
 {
 	o->script = (int)id;
-	o->argv[0] = "EVALSHA";
-	o->lens[0] = 7;
-	o->argv[1] = o->s->scripts[id].sha;
-	o->lens[1] = 40;
+	scripts_evalsha(&o->s->scripts, id, o->argv, o->lens);
 	return op_send(o);
 }
 
@@ -321,15 +293,10 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 		return;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		if (o->script >= 0 && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
-		    strcmp(o->argv[0], "EVAL") != 0) {
-			/* not executed: send the source instead */
-			const struct script *sc = &o->s->scripts[o->script];
-
-			o->argv[0] = "EVAL";
-			o->lens[0] = 4;
-			o->argv[1] = sc->src;
-			o->lens[1] = sc->len;
+		/* NOSCRIPT: nothing ran; send the source with EVAL */
+		if (o->script >= 0 &&
+		    scripts_resend(&o->s->scripts, (enum script_id)o->script, r,
+				   o->argv, o->lens)) {
 			if (rconn_command(o->s->conn, op_reply, o, o->argc, o->argv,
 					  o->lens) == 0)
 				return;
@@ -384,7 +351,7 @@ int store_read(struct store *s, const char *coll, const char *id,
 	op_args(o, op_key(o, 0, KEYS_DOCS));
 	op_args(o, op_idem_key(o, 1, scope));
 	op_args_copy(o, id);
-	return op_script(o, SC_READ);
+	return op_script(o, SCRIPT_READ);
 }
 
 int store_write(struct store *s, const struct store_write_args *a,
@@ -416,7 +383,7 @@ int store_write(struct store *s, const struct store_write_args *a,
 	op_arg(o, a->scope ? a->rec_head : "", a->scope ? a->rec_head_len : 0);
 	op_arg(o, a->scope ? a->answer_tail : "", a->scope ? a->answer_tail_len : 0);
 	op_args(o, op_num(o, 3, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
-	return op_script(o, SC_WRITE);
+	return op_script(o, SCRIPT_WRITE);
 }
 
 int store_record(struct store *s, const struct store_record_args *a,
@@ -436,7 +403,7 @@ int store_record(struct store *s, const struct store_record_args *a,
 	op_args(o, op_key(o, 3, KEYS_LIVE));
 	op_arg(o, a->scope ? a->rec : "", a->scope ? a->rec_len : 0);
 	op_args(o, op_num(o, 1, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
-	return op_script(o, SC_RECORD);
+	return op_script(o, SCRIPT_RECORD);
 }
 
 int store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
@@ -451,7 +418,7 @@ int store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
 	op_args(o, op_key(o, 1, KEYS_LOG));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	return op_script(o, SC_META);
+	return op_script(o, SCRIPT_META);
 }
 
 int store_rotate(struct store *s, const char *coll, const char *epoch,
@@ -468,7 +435,7 @@ int store_rotate(struct store *s, const char *coll, const char *epoch,
 	op_args(o, op_num(o, 0, min_seq));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	return op_script(o, SC_ROTATE);
+	return op_script(o, SCRIPT_ROTATE);
 }
 
 int store_log(struct store *s, const char *coll, uint64_t from, size_t count,
@@ -506,7 +473,7 @@ int store_list(struct store *s, const char *coll, const char *after,
 	op_args(o, include_deleted ? "1" : "0");
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	return op_script(o, SC_LIST);
+	return op_script(o, SCRIPT_LIST);
 }
 
 int store_conflicts(struct store *s, const char *coll, const char *after,
@@ -609,33 +576,15 @@ static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
 	}
 }
 
-static void load_reply(struct rconn *c, int err, redisReply *r, void *arg)
-{
-	GW_UNUSED(c);
-	GW_UNUSED(arg);
-	if (!err && r && r->type == REDIS_REPLY_ERROR)
-		log_error("redis SCRIPT LOAD failed: %.200s", r->str);
-}
-
 static void run_checks(struct store *s)
 {
-	const char *argv[3] = {"INFO", NULL, NULL};
-	size_t lens[3] = {4, 0, 0};
+	const char *argv[1] = {"INFO"};
+	size_t lens[1] = {4};
 
 	if (!rconn_is_up(s->conn))
 		return;
-	for (int i = 0; i < SC_COUNT_; i++) {
-		argv[0] = "SCRIPT";
-		argv[1] = "LOAD";
-		argv[2] = s->scripts[i].src;
-		lens[0] = 6;
-		lens[1] = 4;
-		lens[2] = s->scripts[i].len;
-		if (rconn_command(s->conn, load_reply, s, 3, argv, lens))
-			return; /* out of memory: the recheck timer tries again */
-	}
-	argv[0] = "INFO";
-	lens[0] = 4;
+	if (scripts_load(&s->scripts, s->conn))
+		return; /* out of memory: the recheck timer tries again */
 	if (rconn_command(s->conn, info_reply, s, 1, argv, lens))
 		snprintf(s->status, sizeof(s->status), "out of memory");
 }
@@ -672,28 +621,13 @@ static void recheck_cb(uv_timer_t *t)
 
 struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 {
-	static const struct {
-		const char *src;
-		const size_t *len;
-	} src[SC_COUNT_] = {
-		[SC_WRITE] = {lua_write, &lua_write_len},
-		[SC_META] = {lua_meta, &lua_meta_len},
-		[SC_ROTATE] = {lua_rotate, &lua_rotate_len},
-		[SC_LIST] = {lua_list, &lua_list_len},
-		[SC_READ] = {lua_read, &lua_read_len},
-		[SC_RECORD] = {lua_record, &lua_record_len},
-	};
 	struct store *s = calloc(1, sizeof(*s));
 	struct rconn_opts co;
 
 	if (!s)
 		return NULL;
 	s->o = *opts;
-	for (int i = 0; i < SC_COUNT_; i++) {
-		s->scripts[i].src = src[i].src;
-		s->scripts[i].len = *src[i].len;
-		sha1_hex(src[i].src, *src[i].len, s->scripts[i].sha);
-	}
+	scripts_init(&s->scripts);
 	snprintf(s->status, sizeof(s->status), "connecting to redis");
 	co = opts->conn;
 	co.up = conn_up;

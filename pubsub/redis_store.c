@@ -1,7 +1,9 @@
 /*
- * redis_store.c - document, log and head operations on the command
- * connection, the embedded Lua scripts (EVALSHA, falling back to EVAL on
- * NOSCRIPT) and the readiness checks. Adapter: hiredis in, plain values out.
+ * redis_store.c - the operations of redis_store.h on the command
+ * connection: each builds its command or script call in one struct op,
+ * sends it, decodes the answer (redis_reply.c) and calls back once. Scripts
+ * are redis_scripts.c's, the readiness checks redis_health.c's, key names
+ * keys.c's. Adapter: hiredis in, plain values out.
  */
 #include "redis_store.h"
 
@@ -16,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "offset.h"
+#include "redis_health.h"
 #include "redis_reply.h"
 #include "redis_scripts.h"
 
@@ -38,13 +41,14 @@ union op_cb {
 };
 
 struct op {
-	struct store *s;
+	struct store *s;  /* borrowed */
 	enum op_kind kind;
 	union op_cb cb;
-	void *arg;
-	int script; /* -1: plain command */
+	void *arg;        /* borrowed: the caller's, for cb */
+	int script;       /* enum script_id; -1: plain command */
 	int argc;
-	const char *argv[OP_MAXARG];
+	const char *argv[OP_MAXARG]; /* borrowed: this op's buffers, the
+					caller's strings, the script table */
 	size_t lens[OP_MAXARG];
 	char keys[8][KEYS_MAX];
 	char nums[6][32];
@@ -56,17 +60,10 @@ struct op {
 };
 
 struct store {
-	struct rconn *conn;
+	struct rconn *conn;     /* owned */
+	struct health *health;  /* owned */
 	struct scripts scripts;
-	struct store_opts o;
-	bool checked;        /* INFO checks passed on this connection */
-	char status[160];
-	char run_id[48];
-	uv_timer_t recheck;
-	bool closing;
 };
-
-static void run_checks(struct store *s);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -512,93 +509,14 @@ int store_publish(struct store *s, const char *channel, const char *payload)
 	return rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
 }
 
-/* ---- readiness checks ------------------------------------------------------ */
-
-/* Finds "key:value" in an INFO reply; copies value (up to cap - 1). */
-static bool info_field(const char *info, const char *key, char *out, size_t cap)
-{
-	size_t klen = strlen(key);
-	const char *p = info;
-
-	while ((p = strstr(p, key)) != NULL) {
-		if ((p == info || p[-1] == '\n') && p[klen] == ':') {
-			size_t n = strcspn(p + klen + 1, "\r\n");
-
-			if (n >= cap)
-				n = cap - 1;
-			memcpy(out, p + klen + 1, n);
-			out[n] = '\0';
-			return true;
-		}
-		p += klen;
-	}
-	return false;
-}
-
-static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
-{
-	struct store *s = arg;
-	char policy[32] = "", run_id[48] = "", version[24] = "";
-
-	GW_UNUSED(c);
-	if (err || !r || r->type != REDIS_REPLY_STRING) {
-		snprintf(s->status, sizeof(s->status), "redis INFO failed");
-		return;
-	}
-	info_field(r->str, "maxmemory_policy", policy, sizeof(policy));
-	info_field(r->str, "run_id", run_id, sizeof(run_id));
-	info_field(r->str, "redis_version", version, sizeof(version));
-	if (strcmp(policy, "noeviction") != 0) {
-		if (!s->checked || strcmp(s->status, "") == 0)
-			log_error("redis maxmemory-policy is \"%s\": it would evict "
-				  "documents and change logs silently; set it to "
-				  "noeviction. Not ready until then.", policy);
-		snprintf(s->status, sizeof(s->status),
-			 "redis maxmemory-policy is %s, not noeviction", policy);
-		s->checked = false;
-		return;
-	}
-	if (atoi(version) < 7) {
-		snprintf(s->status, sizeof(s->status),
-			 "redis %s is too old (7.0 or later needed)", version);
-		log_error("%s", s->status);
-		return;
-	}
-	if (s->run_id[0] && strcmp(s->run_id, run_id) != 0)
-		log_warn("redis restarted (run_id changed): checking every live "
-			 "collection for lost changes");
-	snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
-	s->status[0] = '\0';
-	if (!s->checked) {
-		s->checked = true;
-		if (s->o.reconnected)
-			s->o.reconnected(s->o.ctx);
-	}
-}
-
-static void run_checks(struct store *s)
-{
-	const char *argv[1] = {"INFO"};
-	size_t lens[1] = {4};
-
-	if (!rconn_is_up(s->conn))
-		return;
-	if (scripts_load(&s->scripts, s->conn))
-		return; /* out of memory: the recheck timer tries again */
-	if (rconn_command(s->conn, info_reply, s, 1, argv, lens))
-		snprintf(s->status, sizeof(s->status), "out of memory");
-}
+/* ---- lifecycle ----------------------------------------------------------- */
 
 static void conn_up(struct rconn *c, void *ctx)
 {
 	struct store *s = ctx;
 
 	GW_UNUSED(c);
-	metrics.redis_cmd_up = 1;
-	metrics.redis_reconnects++;
-	s->checked = false;
-	snprintf(s->status, sizeof(s->status), "checking redis");
-	run_checks(s);
+	health_conn_up(s->health);
 }
 
 static void conn_down(struct rconn *c, void *ctx)
@@ -606,17 +524,7 @@ static void conn_down(struct rconn *c, void *ctx)
 	struct store *s = ctx;
 
 	GW_UNUSED(c);
-	metrics.redis_cmd_up = 0;
-	s->checked = false;
-	snprintf(s->status, sizeof(s->status), "redis unreachable");
-}
-
-static void recheck_cb(uv_timer_t *t)
-{
-	struct store *s = t->data;
-
-	/* catches a CONFIG SET maxmemory-policy made while running */
-	run_checks(s);
+	health_conn_down(s->health);
 }
 
 struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
@@ -626,9 +534,7 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 
 	if (!s)
 		return NULL;
-	s->o = *opts;
 	scripts_init(&s->scripts);
-	snprintf(s->status, sizeof(s->status), "connecting to redis");
 	co = opts->conn;
 	co.up = conn_up;
 	co.down = conn_down;
@@ -639,25 +545,32 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 		free(s);
 		return NULL;
 	}
-	uv_timer_init(loop, &s->recheck);
-	s->recheck.data = s;
-	uv_timer_start(&s->recheck, recheck_cb, 10000, 10000);
+	/* no event reaches conn_up before the loop runs */
+	s->health = health_new(loop, s->conn, &s->scripts, opts->reconnected,
+			       opts->ctx);
+	if (!s->health) {
+		rconn_free(s->conn);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
-static void recheck_closed(uv_handle_t *h) { free(h->data); }
+static void health_closed(void *arg) { free(arg); }
 
 void store_free(struct store *s)
 {
 	if (!s)
 		return;
-	rconn_free(s->conn);
-	uv_close((uv_handle_t *)&s->recheck, recheck_closed);
+	rconn_free(s->conn); /* fails what is in flight: ops and checks */
+	/* s (and the scripts health borrows) stays until the loop has closed
+	 * health's timer */
+	health_free(s->health, health_closed, s);
 }
 
-bool store_ready(const struct store *s)
+bool store_ready(const struct store *s) { return health_ready(s->health); }
+
+const char *store_status(const struct store *s)
 {
-	return rconn_is_up(s->conn) && s->checked && s->status[0] == '\0';
+	return health_status(s->health);
 }
-
-const char *store_status(const struct store *s) { return s->status; }

@@ -18,9 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hub.h"
+#include "hub.h"          /* struct hub_entry */
 #include "offset.h"
-#include "redis_store.h"
+#include "redis_store.h"  /* the result types the store hands on:
+			     enum store_write_result, struct store_trail_entry */
 
 /* ---- error replies ------------------------------------------------------- */
 

@@ -62,7 +62,7 @@ struct op {
 struct store {
 	struct rconn *conn;     /* owned */
 	struct health *health;  /* owned */
-	struct scripts scripts;
+	struct scripts scripts; /* health borrows it */
 };
 
 /* ---- helpers ------------------------------------------------------------ */

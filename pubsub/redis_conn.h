@@ -15,15 +15,15 @@
 #ifndef SG_REDIS_CONN_H
 #define SG_REDIS_CONN_H
 
-#include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
 struct rconn;
+struct redisReply; /* hiredis's; only code that reads replies includes it */
 
-typedef void (*rconn_reply_fn)(struct rconn *c, int err, redisReply *reply,
-			       void *arg);
+typedef void (*rconn_reply_fn)(struct rconn *c, int err,
+			       struct redisReply *reply, void *arg);
 
 struct rconn_opts {
 	const char *name;     /* for logs: "command", "subscriber" */

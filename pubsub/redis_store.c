@@ -1,11 +1,13 @@
 /*
- * redis_store.c - document, log and head operations on the command
- * connection, the embedded Lua scripts (EVALSHA, falling back to EVAL on
- * NOSCRIPT) and the readiness checks. Adapter: hiredis in, plain values out.
+ * redis_store.c - the operations of redis_store.h on the command
+ * connection: each builds its command or script call in one struct op,
+ * sends it, decodes the answer (redis_reply.c) and calls back once. Scripts
+ * are redis_scripts.c's, the readiness checks redis_health.c's, key names
+ * keys.c's. Adapter: hiredis in, plain values out.
  */
 #include "redis_store.h"
 
-#include <openssl/evp.h>
+#include <hiredis/hiredis.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +16,11 @@
 #include "common.h"
 #include "keys.h"
 #include "log.h"
-#include "lua_scripts.h"
 #include "metrics.h"
 #include "offset.h"
-
-enum script_id {
-	SC_WRITE, SC_META, SC_ROTATE, SC_LIST, SC_READ, SC_RECORD, SC_COUNT_
-};
-
-struct script {
-	const char *src;
-	size_t len;
-	char sha[41];
-};
+#include "redis_health.h"
+#include "redis_reply.h"
+#include "redis_scripts.h"
 
 enum op_kind {
 	OP_GET, OP_READ, OP_WRITE, OP_RECORD, OP_META, OP_ROTATE, OP_LOG,
@@ -47,13 +41,14 @@ union op_cb {
 };
 
 struct op {
-	struct store *s;
+	struct store *s;  /* borrowed */
 	enum op_kind kind;
 	union op_cb cb;
-	void *arg;
-	int script; /* -1: plain command */
+	void *arg;        /* borrowed: the caller's, for cb */
+	int script;       /* enum script_id; -1: plain command */
 	int argc;
-	const char *argv[OP_MAXARG];
+	const char *argv[OP_MAXARG]; /* borrowed: this op's buffers, the
+					caller's strings, the script table */
 	size_t lens[OP_MAXARG];
 	char keys[8][KEYS_MAX];
 	char nums[6][32];
@@ -65,17 +60,10 @@ struct op {
 };
 
 struct store {
-	struct rconn *conn;
-	struct script scripts[SC_COUNT_];
-	struct store_opts o;
-	bool checked;        /* INFO checks passed on this connection */
-	char status[160];
-	char run_id[48];
-	uv_timer_t recheck;
-	bool closing;
+	struct rconn *conn;     /* owned */
+	struct health *health;  /* owned */
+	struct scripts scripts; /* health borrows it */
 };
-
-static void run_checks(struct store *s);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -88,51 +76,6 @@ void store_new_epoch(char *buf)
 			rnd[i] = (unsigned char)rand();
 	}
 	offset_epoch_from_bytes(rnd, sizeof(rnd), buf);
-}
-
-static void sha1_hex(const char *src, size_t len, char out[41])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_Digest(src, len, md, &n, EVP_sha1(), NULL);
-	for (unsigned int i = 0; i < 20; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
-}
-
-/* Maps an error reply: refusals Redis means as temporary are 503. */
-static int error_reply(struct store *s, const redisReply *r, const char *what)
-{
-	static const char *const temporary[] = {
-		"OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN",
-		"NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN", "MISCONF"};
-
-	for (size_t i = 0; i < GW_ARRAY_LEN(temporary); i++) {
-		size_t n = strlen(temporary[i]);
-
-		if (strncmp(r->str, temporary[i], n) == 0) {
-			log_warn("redis refused %s: %.200s", what, r->str);
-			return GW_EUNAVAIL;
-		}
-	}
-	GW_UNUSED(s);
-	log_error("redis error on %s: %.200s", what, r->str);
-	return GW_EINTERNAL;
-}
-
-static bool reply_u64(const redisReply *r, uint64_t *out)
-{
-	if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
-		*out = (uint64_t)r->integer;
-		return true;
-	}
-	if (r->type == REDIS_REPLY_STRING)
-		return offset_parse_seq(r->str, r->len, out) == 0;
-	return false;
 }
 
 static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
@@ -203,10 +146,7 @@ static int op_send(struct op *o)
 static int op_script(struct op *o, enum script_id id)
 {
 	o->script = (int)id;
-	o->argv[0] = "EVALSHA";
-	o->lens[0] = 7;
-	o->argv[1] = o->s->scripts[id].sha;
-	o->lens[1] = 40;
+	scripts_evalsha(&o->s->scripts, id, o->argv, o->lens);
 	return op_send(o);
 }
 
@@ -243,217 +183,105 @@ static void answer_fail(struct op *o, int err)
 	}
 }
 
-static int parse_meta(const redisReply *r, const char **epoch, uint64_t *seq,
-		      uint64_t *base)
+/* An error reply to o: GW_EUNAVAIL for the refusals Redis means as
+ * temporary, GW_EINTERNAL otherwise; logged either way. */
+static int refused(const struct op *o, const redisReply *r)
 {
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    !offset_epoch_valid(r->element[0]->str, r->element[0]->len) ||
-	    !reply_u64(r->element[1], seq) || !reply_u64(r->element[2], base))
-		return GW_EINTERNAL;
-	*epoch = r->element[0]->str;
-	return 0;
-}
+	int rc = reply_error(r);
 
-static int answer_write(struct op *o, const redisReply *r)
-{
-	const char *kind;
-	struct offset off;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	kind = r->element[0]->str;
-	if (strcmp(kind, "ok") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING &&
-	    offset_parse(r->element[1]->str, r->element[1]->len, &off) == 0) {
-		o->cb.write(o->arg, 0, SW_OK, off.epoch, off.seq, NULL, 0);
-		return 0;
-	}
-	if (strcmp(kind, "changed") == 0) {
-		o->cb.write(o->arg, 0, SW_CHANGED, "", 0, NULL, 0);
-		return 0;
-	}
-	if (strcmp(kind, "stale") == 0 && r->elements == 3 &&
-	    r->element[1]->type == REDIS_REPLY_STRING &&
-	    reply_u64(r->element[2], &off.seq)) {
-		snprintf(off.epoch, sizeof(off.epoch), "%s", r->element[1]->str);
-		o->cb.write(o->arg, 0, SW_STALE, off.epoch, off.seq, NULL, 0);
-		return 0;
-	}
-	if (strcmp(kind, "idem") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING) {
-		o->cb.write(o->arg, 0, SW_IDEM, "", 0, r->element[1]->str,
-			    r->element[1]->len);
-		return 0;
-	}
-	return GW_EINTERNAL;
-}
-
-/* read.lua: {doc|nil, record|nil} */
-static int answer_read(struct op *o, const redisReply *r)
-{
-	const redisReply *d, *rec;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-		return GW_EINTERNAL;
-	d = r->element[0];
-	rec = r->element[1];
-	if ((d->type != REDIS_REPLY_NIL && d->type != REDIS_REPLY_STRING) ||
-	    (rec->type != REDIS_REPLY_NIL && rec->type != REDIS_REPLY_STRING))
-		return GW_EINTERNAL;
-	o->cb.read(o->arg, 0, d->type == REDIS_REPLY_STRING ? d->str : NULL,
-		   d->type == REDIS_REPLY_STRING ? d->len : 0,
-		   rec->type == REDIS_REPLY_STRING ? rec->str : NULL,
-		   rec->type == REDIS_REPLY_STRING ? rec->len : 0);
-	return 0;
-}
-
-/* record.lua: {"ok"} | {"idem", record} */
-static int answer_record(struct op *o, const redisReply *r)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	if (strcmp(r->element[0]->str, "ok") == 0) {
-		o->cb.record(o->arg, 0, NULL, 0);
-		return 0;
-	}
-	if (strcmp(r->element[0]->str, "idem") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING) {
-		o->cb.record(o->arg, 0, r->element[1]->str, r->element[1]->len);
-		return 0;
-	}
-	return GW_EINTERNAL;
-}
-
-/* The value of field name in a stream entry's [field, value, ...]. */
-static const redisReply *entry_field(const redisReply *f, const char *name)
-{
-	for (size_t i = 0; i + 1 < f->elements; i += 2)
-		if (f->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(f->element[i]->str, name) == 0 &&
-		    f->element[i + 1]->type == REDIS_REPLY_STRING)
-			return f->element[i + 1];
-	return NULL;
-}
-
-/* One XRANGE entry [id, [field, value, ...]]: its id and "d" (and "c")
- * values, or false when it has another shape. */
-static bool stream_entry(const redisReply *it, const redisReply **id,
-			 const redisReply **d, const redisReply **c)
-{
-	if (it->type != REDIS_REPLY_ARRAY || it->elements != 2 ||
-	    it->element[0]->type != REDIS_REPLY_STRING ||
-	    it->element[1]->type != REDIS_REPLY_ARRAY)
-		return false;
-	*id = it->element[0];
-	*d = entry_field(it->element[1], "d");
-	if (c)
-		*c = entry_field(it->element[1], "c");
-	return *d != NULL;
-}
-
-/* XRANGE of the trail: [[id, ["d", entry]], ...] */
-static int answer_trail(struct op *o, const redisReply *r)
-{
-	struct store_trail_entry *e = NULL;
-	size_t n = 0;
-	int rc = 0;
-
-	if (r->type != REDIS_REPLY_ARRAY)
-		return GW_EINTERNAL;
-	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
-		return GW_ENOMEM;
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *id, *d;
-
-		if (!stream_entry(r->element[i], &id, &d, NULL)) {
-			rc = GW_EINTERNAL;
-			break;
-		}
-		e[n].id = id->str;
-		e[n].json = d->str;
-		e[n].len = d->len;
-		n++;
-	}
-	if (!rc)
-		o->cb.trail(o->arg, 0, e, n);
-	free(e);
+	if (rc == GW_EUNAVAIL)
+		log_warn("redis refused %s: %.200s", o->argv[0], r->str);
+	else
+		log_error("redis error on %s: %.200s", o->argv[0], r->str);
 	return rc;
 }
 
-/* XRANGE reply: [[id, ["d", document, ("c", conflict)]], ...] */
-static int answer_log(struct op *o, const redisReply *r)
+/* Decodes r (not an error reply) for o and calls back; on a reply of
+ * another shape returns the error without calling back. */
+static int answer(struct op *o, const redisReply *r)
 {
-	struct hub_entry *e = NULL;
-	size_t n = 0;
-	int rc = 0;
+	int rc;
 
-	if (r->type != REDIS_REPLY_ARRAY)
-		return GW_EINTERNAL;
-	if (r->elements && !(e = calloc(r->elements, sizeof(*e))))
-		return GW_ENOMEM;
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *id, *d, *c;
-		const char *dash = NULL;
+	switch (o->kind) {
+	case OP_GET: {
+		struct reply_str d;
 
-		if (stream_entry(r->element[i], &id, &d, &c))
-			dash = memchr(id->str, '-', id->len);
-		if (!dash || offset_parse_seq(id->str, (size_t)(dash - id->str),
-					      &e[n].seq)) {
-			rc = GW_EINTERNAL;
-			break;
-		}
-		e[n].doc = d->str;
-		e[n].len = d->len;
-		e[n].conflict = c ? c->str : NULL;
-		e[n].clen = c ? c->len : 0;
-		n++;
+		if (!(rc = reply_doc(r, &d)))
+			o->cb.doc(o->arg, 0, d.str, d.len);
+		return rc;
 	}
-	if (!rc)
-		o->cb.log(o->arg, 0, e, n);
-	free(e);
-	return rc;
-}
+	case OP_READ: {
+		struct reply_read d;
 
-static int answer_list(struct op *o, const redisReply *r)
-{
-	struct hub_entry *e = NULL;
-	const char *epoch;
-	uint64_t seq;
-	size_t n;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    !reply_u64(r->element[1], &seq) ||
-	    r->element[2]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	epoch = r->element[0]->str;
-	n = r->elements - 3;
-	if (n && !(e = calloc(n, sizeof(*e))))
-		return GW_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const redisReply *d = r->element[i + 3];
-
-		if (d->type != REDIS_REPLY_STRING) {
-			free(e);
-			return GW_EINTERNAL;
-		}
-		e[i].doc = d->str;
-		e[i].len = d->len;
+		if (!(rc = reply_read(r, &d)))
+			o->cb.read(o->arg, 0, d.doc.str, d.doc.len, d.rec.str,
+				   d.rec.len);
+		return rc;
 	}
-	o->cb.list(o->arg, 0, epoch, seq, r->element[2]->str, e, n);
-	free(e);
-	return 0;
+	case OP_WRITE: {
+		struct reply_write w;
+
+		if (!(rc = reply_write(r, &w)))
+			o->cb.write(o->arg, 0, w.result, w.epoch, w.seq,
+				    w.rec.str, w.rec.len);
+		return rc;
+	}
+	case OP_RECORD: {
+		struct reply_str rec;
+
+		if (!(rc = reply_record(r, &rec)))
+			o->cb.record(o->arg, 0, rec.str, rec.len);
+		return rc;
+	}
+	case OP_TRAIL: {
+		struct reply_trail t;
+
+		if (!(rc = reply_trail(r, &t))) {
+			o->cb.trail(o->arg, 0, t.e, t.n);
+			free(t.e);
+		}
+		return rc;
+	}
+	case OP_META:
+	case OP_ROTATE: {
+		struct reply_meta m;
+
+		if ((rc = reply_meta(r, &m)))
+			return rc;
+		if (o->kind == OP_ROTATE && m.rotated) {
+			metrics.epoch_rotations++;
+			log_warn("collection \"%s\": Redis lost changes this "
+				 "gateway had seen; new epoch %s", o->coll, m.epoch);
+		}
+		o->cb.meta(o->arg, 0, m.epoch, m.seq, m.base);
+		return 0;
+	}
+	case OP_LOG: {
+		struct reply_log l;
+
+		if (!(rc = reply_log(r, &l))) {
+			o->cb.log(o->arg, 0, l.e, l.n);
+			free(l.e);
+		}
+		return rc;
+	}
+	case OP_LIST: {
+		struct reply_list l;
+
+		if (!(rc = reply_list(r, &l))) {
+			o->cb.list(o->arg, 0, l.epoch, l.seq, l.next, l.docs, l.n);
+			free(l.docs);
+		}
+		return rc;
+	}
+	}
+	return GW_EINTERNAL;
 }
 
 static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 {
 	struct op *o = arg;
-	const char *epoch;
-	uint64_t seq, base;
-	int rc = 0;
+	int rc;
 
 	GW_UNUSED(c);
 	if (err) {
@@ -462,15 +290,10 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 		return;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		if (o->script >= 0 && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
-		    strcmp(o->argv[0], "EVAL") != 0) {
-			/* not executed: send the source instead */
-			const struct script *sc = &o->s->scripts[o->script];
-
-			o->argv[0] = "EVAL";
-			o->lens[0] = 4;
-			o->argv[1] = sc->src;
-			o->lens[1] = sc->len;
+		/* NOSCRIPT: nothing ran; send the source with EVAL */
+		if (o->script >= 0 &&
+		    scripts_resend(&o->s->scripts, (enum script_id)o->script, r,
+				   o->argv, o->lens)) {
 			if (rconn_command(o->s->conn, op_reply, o, o->argc, o->argv,
 					  o->lens) == 0)
 				return;
@@ -478,54 +301,11 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 			free(o);
 			return;
 		}
-		answer_fail(o, error_reply(o->s, r, o->argv[0]));
+		answer_fail(o, refused(o, r));
 		free(o);
 		return;
 	}
-	switch (o->kind) {
-	case OP_GET:
-		if (r->type == REDIS_REPLY_NIL)
-			o->cb.doc(o->arg, 0, NULL, 0);
-		else if (r->type == REDIS_REPLY_STRING)
-			o->cb.doc(o->arg, 0, r->str, r->len);
-		else
-			rc = GW_EINTERNAL;
-		break;
-	case OP_READ:
-		rc = answer_read(o, r);
-		break;
-	case OP_WRITE:
-		rc = answer_write(o, r);
-		break;
-	case OP_RECORD:
-		rc = answer_record(o, r);
-		break;
-	case OP_TRAIL:
-		rc = answer_trail(o, r);
-		break;
-	case OP_META:
-	case OP_ROTATE:
-		rc = parse_meta(r, &epoch, &seq, &base);
-		if (!rc) {
-			if (o->kind == OP_ROTATE && r->elements >= 4 &&
-			    r->element[3]->type == REDIS_REPLY_INTEGER &&
-			    r->element[3]->integer == 1) {
-				metrics.epoch_rotations++;
-				log_warn("collection \"%s\": Redis lost changes this "
-					 "gateway had seen; new epoch %s",
-					 o->coll, epoch);
-			}
-			o->cb.meta(o->arg, 0, epoch, seq, base);
-		}
-		break;
-	case OP_LOG:
-		rc = answer_log(o, r);
-		break;
-	case OP_LIST:
-		rc = answer_list(o, r);
-		break;
-	}
-	if (rc) {
+	if ((rc = answer(o, r))) {
 		log_error("unexpected redis reply to %s on \"%s\"", o->argv[0],
 			  o->coll);
 		answer_fail(o, rc);
@@ -568,7 +348,7 @@ int store_read(struct store *s, const char *coll, const char *id,
 	op_args(o, op_key(o, 0, KEYS_DOCS));
 	op_args(o, op_idem_key(o, 1, scope));
 	op_args_copy(o, id);
-	return op_script(o, SC_READ);
+	return op_script(o, SCRIPT_READ);
 }
 
 int store_write(struct store *s, const struct store_write_args *a,
@@ -600,7 +380,7 @@ int store_write(struct store *s, const struct store_write_args *a,
 	op_arg(o, a->scope ? a->rec_head : "", a->scope ? a->rec_head_len : 0);
 	op_arg(o, a->scope ? a->answer_tail : "", a->scope ? a->answer_tail_len : 0);
 	op_args(o, op_num(o, 3, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
-	return op_script(o, SC_WRITE);
+	return op_script(o, SCRIPT_WRITE);
 }
 
 int store_record(struct store *s, const struct store_record_args *a,
@@ -620,7 +400,7 @@ int store_record(struct store *s, const struct store_record_args *a,
 	op_args(o, op_key(o, 3, KEYS_LIVE));
 	op_arg(o, a->scope ? a->rec : "", a->scope ? a->rec_len : 0);
 	op_args(o, op_num(o, 1, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
-	return op_script(o, SC_RECORD);
+	return op_script(o, SCRIPT_RECORD);
 }
 
 int store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
@@ -635,7 +415,7 @@ int store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
 	op_args(o, op_key(o, 1, KEYS_LOG));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	return op_script(o, SC_META);
+	return op_script(o, SCRIPT_META);
 }
 
 int store_rotate(struct store *s, const char *coll, const char *epoch,
@@ -652,7 +432,7 @@ int store_rotate(struct store *s, const char *coll, const char *epoch,
 	op_args(o, op_num(o, 0, min_seq));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	return op_script(o, SC_ROTATE);
+	return op_script(o, SCRIPT_ROTATE);
 }
 
 int store_log(struct store *s, const char *coll, uint64_t from, size_t count,
@@ -690,7 +470,7 @@ int store_list(struct store *s, const char *coll, const char *after,
 	op_args(o, include_deleted ? "1" : "0");
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
-	return op_script(o, SC_LIST);
+	return op_script(o, SCRIPT_LIST);
 }
 
 int store_conflicts(struct store *s, const char *coll, const char *after,
@@ -729,111 +509,14 @@ int store_publish(struct store *s, const char *channel, const char *payload)
 	return rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
 }
 
-/* ---- readiness checks ------------------------------------------------------ */
-
-/* Finds "key:value" in an INFO reply; copies value (up to cap - 1). */
-static bool info_field(const char *info, const char *key, char *out, size_t cap)
-{
-	size_t klen = strlen(key);
-	const char *p = info;
-
-	while ((p = strstr(p, key)) != NULL) {
-		if ((p == info || p[-1] == '\n') && p[klen] == ':') {
-			size_t n = strcspn(p + klen + 1, "\r\n");
-
-			if (n >= cap)
-				n = cap - 1;
-			memcpy(out, p + klen + 1, n);
-			out[n] = '\0';
-			return true;
-		}
-		p += klen;
-	}
-	return false;
-}
-
-static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
-{
-	struct store *s = arg;
-	char policy[32] = "", run_id[48] = "", version[24] = "";
-
-	GW_UNUSED(c);
-	if (err || !r || r->type != REDIS_REPLY_STRING) {
-		snprintf(s->status, sizeof(s->status), "redis INFO failed");
-		return;
-	}
-	info_field(r->str, "maxmemory_policy", policy, sizeof(policy));
-	info_field(r->str, "run_id", run_id, sizeof(run_id));
-	info_field(r->str, "redis_version", version, sizeof(version));
-	if (strcmp(policy, "noeviction") != 0) {
-		if (!s->checked || strcmp(s->status, "") == 0)
-			log_error("redis maxmemory-policy is \"%s\": it would evict "
-				  "documents and change logs silently; set it to "
-				  "noeviction. Not ready until then.", policy);
-		snprintf(s->status, sizeof(s->status),
-			 "redis maxmemory-policy is %s, not noeviction", policy);
-		s->checked = false;
-		return;
-	}
-	if (atoi(version) < 7) {
-		snprintf(s->status, sizeof(s->status),
-			 "redis %s is too old (7.0 or later needed)", version);
-		log_error("%s", s->status);
-		return;
-	}
-	if (s->run_id[0] && strcmp(s->run_id, run_id) != 0)
-		log_warn("redis restarted (run_id changed): checking every live "
-			 "collection for lost changes");
-	snprintf(s->run_id, sizeof(s->run_id), "%s", run_id);
-	s->status[0] = '\0';
-	if (!s->checked) {
-		s->checked = true;
-		if (s->o.reconnected)
-			s->o.reconnected(s->o.ctx);
-	}
-}
-
-static void load_reply(struct rconn *c, int err, redisReply *r, void *arg)
-{
-	GW_UNUSED(c);
-	GW_UNUSED(arg);
-	if (!err && r && r->type == REDIS_REPLY_ERROR)
-		log_error("redis SCRIPT LOAD failed: %.200s", r->str);
-}
-
-static void run_checks(struct store *s)
-{
-	const char *argv[3] = {"INFO", NULL, NULL};
-	size_t lens[3] = {4, 0, 0};
-
-	if (!rconn_is_up(s->conn))
-		return;
-	for (int i = 0; i < SC_COUNT_; i++) {
-		argv[0] = "SCRIPT";
-		argv[1] = "LOAD";
-		argv[2] = s->scripts[i].src;
-		lens[0] = 6;
-		lens[1] = 4;
-		lens[2] = s->scripts[i].len;
-		if (rconn_command(s->conn, load_reply, s, 3, argv, lens))
-			return; /* out of memory: the recheck timer tries again */
-	}
-	argv[0] = "INFO";
-	lens[0] = 4;
-	if (rconn_command(s->conn, info_reply, s, 1, argv, lens))
-		snprintf(s->status, sizeof(s->status), "out of memory");
-}
+/* ---- lifecycle ----------------------------------------------------------- */
 
 static void conn_up(struct rconn *c, void *ctx)
 {
 	struct store *s = ctx;
 
 	GW_UNUSED(c);
-	metrics.redis_cmd_up = 1;
-	metrics.redis_reconnects++;
-	s->checked = false;
-	snprintf(s->status, sizeof(s->status), "checking redis");
-	run_checks(s);
+	health_conn_up(s->health);
 }
 
 static void conn_down(struct rconn *c, void *ctx)
@@ -841,44 +524,17 @@ static void conn_down(struct rconn *c, void *ctx)
 	struct store *s = ctx;
 
 	GW_UNUSED(c);
-	metrics.redis_cmd_up = 0;
-	s->checked = false;
-	snprintf(s->status, sizeof(s->status), "redis unreachable");
-}
-
-static void recheck_cb(uv_timer_t *t)
-{
-	struct store *s = t->data;
-
-	/* catches a CONFIG SET maxmemory-policy made while running */
-	run_checks(s);
+	health_conn_down(s->health);
 }
 
 struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 {
-	static const struct {
-		const char *src;
-		const size_t *len;
-	} src[SC_COUNT_] = {
-		[SC_WRITE] = {lua_write, &lua_write_len},
-		[SC_META] = {lua_meta, &lua_meta_len},
-		[SC_ROTATE] = {lua_rotate, &lua_rotate_len},
-		[SC_LIST] = {lua_list, &lua_list_len},
-		[SC_READ] = {lua_read, &lua_read_len},
-		[SC_RECORD] = {lua_record, &lua_record_len},
-	};
 	struct store *s = calloc(1, sizeof(*s));
 	struct rconn_opts co;
 
 	if (!s)
 		return NULL;
-	s->o = *opts;
-	for (int i = 0; i < SC_COUNT_; i++) {
-		s->scripts[i].src = src[i].src;
-		s->scripts[i].len = *src[i].len;
-		sha1_hex(src[i].src, *src[i].len, s->scripts[i].sha);
-	}
-	snprintf(s->status, sizeof(s->status), "connecting to redis");
+	scripts_init(&s->scripts);
 	co = opts->conn;
 	co.up = conn_up;
 	co.down = conn_down;
@@ -889,25 +545,32 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 		free(s);
 		return NULL;
 	}
-	uv_timer_init(loop, &s->recheck);
-	s->recheck.data = s;
-	uv_timer_start(&s->recheck, recheck_cb, 10000, 10000);
+	/* no event reaches conn_up before the loop runs */
+	s->health = health_new(loop, s->conn, &s->scripts, opts->reconnected,
+			       opts->ctx);
+	if (!s->health) {
+		rconn_free(s->conn);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
-static void recheck_closed(uv_handle_t *h) { free(h->data); }
+static void health_closed(void *arg) { free(arg); }
 
 void store_free(struct store *s)
 {
 	if (!s)
 		return;
-	rconn_free(s->conn);
-	uv_close((uv_handle_t *)&s->recheck, recheck_closed);
+	rconn_free(s->conn); /* fails what is in flight: ops and checks */
+	/* s (and the scripts health borrows) stays until the loop has closed
+	 * health's timer */
+	health_free(s->health, health_closed, s);
 }
 
-bool store_ready(const struct store *s)
+bool store_ready(const struct store *s) { return health_ready(s->health); }
+
+const char *store_status(const struct store *s)
 {
-	return rconn_is_up(s->conn) && s->checked && s->status[0] == '\0';
+	return health_status(s->health);
 }
-
-const char *store_status(const struct store *s) { return s->status; }

@@ -1,6 +1,7 @@
 // Redis data faults (DESIGN.md section 10, RELIABILITY.md D05, D06, D10):
 // a lost log tail (restored snapshot), Redis back empty, an eviction policy
-// other than noeviction, and a collection key of the wrong type.
+// other than noeviction, a collection key of the wrong type, and the
+// scripts flushed (NOSCRIPT, then EVAL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -265,6 +266,38 @@ test('(g) log key of the wrong type: the write fails with a 5xx JSON error and n
     assert.ok(answered, `subscribe to the broken collection got neither subscribed nor error: ${
       JSON.stringify(c.messages.map((m) => m.__raw))}`);
     await c.close();
+    await s.stop(gw);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('(h) scripts flushed from Redis (SCRIPT FLUSH): calls fall back to EVAL and succeed', async () => {
+  const s = scope();
+  try {
+    const redis = await s.redis();
+    const gw = await s.gw({ redis, node: 'flush' });
+    const coll = 'flushed';
+    let last = await putOk(gw, coll, 'a', { n: 0 });
+    // the 10 s recheck reloads the scripts; if it ran between the flush and
+    // the write, no EVAL was needed: flush again
+    let evals = 0;
+    for (let i = 1; i <= 3 && !evals; i++) {
+      assert.equal(await redis.cli('SCRIPT', 'FLUSH'), 'OK');
+      assert.equal(await redis.cli('CONFIG', 'RESETSTAT'), 'OK');
+      const w = await putOk(gw, coll, `d${i}`, { n: i });
+      assert.equal(epochOf(w.offset), epochOf(last.offset));
+      assert.equal(seqOf(w.offset), seqOf(last.offset) + 1);
+      last = w;
+      const stats = await redis.raw('INFO', 'commandstats');
+      const m = /cmdstat_eval:calls=(\d+)/.exec(stats);
+      evals = m ? Number(m[1]) : 0;
+    }
+    assert.ok(evals > 0, 'the write went out as EVAL after NOSCRIPT');
+    const l = await req(gw, 'GET', `/v1/collections/${coll}/docs`);
+    assert.equal(l.status, 200, l.text);
+    assert.equal(l.json.offset, last.offset, l.text);
+    assert.equal(await readyStatus(gw), 200);
     await s.stop(gw);
   } finally {
     await s.cleanup();

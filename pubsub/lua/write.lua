@@ -54,7 +54,8 @@ local function wrong_type(key, want)
 end
 if wrong_type(docs, 'hash') or wrong_type(log, 'stream') or
    wrong_type(meta, 'hash') or wrong_type(ids, 'zset') or
-   wrong_type(trail, 'stream') or wrong_type(idem, 'string') then
+   (conflict ~= '' and wrong_type(trail, 'stream')) or
+   (rec_head ~= '' and wrong_type(idem, 'string')) then
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
 end
 

@@ -445,28 +445,32 @@ static enum MHD_Result h_list(struct req *q, const char *url)
 				    on_done, q, &e), &e);
 }
 
-static enum MHD_Result h_changes(struct req *q, const char *url)
+/* The change log and the conflict trail read alike: since, limit. */
+typedef int (*since_read_fn)(struct app *app, const char *coll, const char *since,
+			     size_t limit, sync_done_fn done, void *arg,
+			     struct gw_error *err);
+
+static enum MHD_Result since_page(struct req *q, since_read_fn read)
 {
 	long limit = query_limit(q);
 	struct gw_error e = {0, ""};
 
-	GW_UNUSED(url);
 	if (limit < 0)
 		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
-	return started(q, sync_changes(q->r->app, q->coll, query_arg(q, "since"),
-				       (size_t)limit, on_done, q, &e), &e);
+	return started(q, read(q->r->app, q->coll, query_arg(q, "since"),
+			       (size_t)limit, on_done, q, &e), &e);
+}
+
+static enum MHD_Result h_changes(struct req *q, const char *url)
+{
+	GW_UNUSED(url);
+	return since_page(q, sync_changes);
 }
 
 static enum MHD_Result h_conflicts(struct req *q, const char *url)
 {
-	long limit = query_limit(q);
-	struct gw_error e = {0, ""};
-
 	GW_UNUSED(url);
-	if (limit < 0)
-		return send_error(q, GW_EBADREQ, "limit must be an integer in 1..max");
-	return started(q, sync_conflicts(q->r->app, q->coll, query_arg(q, "since"),
-					 (size_t)limit, on_done, q, &e), &e);
+	return since_page(q, sync_conflicts);
 }
 
 /* ---- routes -------------------------------------------------------------- */

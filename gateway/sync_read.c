@@ -13,6 +13,7 @@
 #include "offset.h"
 #include "redis_store.h"
 #include "sbuf.h"
+#include "trail.h"
 
 #define TRAIL_ID_MAX 48 /* "<ms>-<n>": two 64-bit numbers */
 
@@ -343,18 +344,21 @@ static void got_trail(void *arg, int err, const struct store_trail_entry *e,
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			sbuf_addc(&sb, ',');
-		/* the entry with its place in the trail: {"trail_id":..,...} */
-		if (e[i].len < 2 || e[i].json[0] != '{') {
+		/* the entry with its place in the trail after "type", the same
+		 * bytes subscribers get (write.lua, record.lua) */
+		if (!trail_is_entry(e[i].json, e[i].len)) {
 			log_error("collection \"%s\": unreadable conflict trail entry %s",
 				  c->coll, e[i].id);
 			sbuf_release(&sb);
 			answer_err(c, GW_EINTERNAL);
 			return;
 		}
-		sbuf_adds(&sb, "{\"trail_id\":");
+		sbuf_add(&sb, e[i].json, TRAIL_ENTRY_START_LEN);
+		sbuf_adds(&sb, "\"trail_id\":");
 		sbuf_add_json_str(&sb, e[i].id, strlen(e[i].id));
 		sbuf_addc(&sb, ',');
-		sbuf_add(&sb, e[i].json + 1, e[i].len - 1);
+		sbuf_add(&sb, e[i].json + TRAIL_ENTRY_START_LEN,
+			 e[i].len - TRAIL_ENTRY_START_LEN);
 		cursor = e[i].id;
 	}
 	sbuf_adds(&sb, "],\"cursor\":");

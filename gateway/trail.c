@@ -6,8 +6,6 @@
 
 #include <string.h>
 
-#define ENTRY_START "{\"type\":\"conflict\","
-
 static void add_str(struct sbuf *sb, const char *key, const char *v)
 {
 	sbuf_addf(sb, ",\"%s\":", key);
@@ -16,7 +14,7 @@ static void add_str(struct sbuf *sb, const char *key, const char *v)
 
 void trail_entry_prefix(const struct trail_entry *t, struct sbuf *sb)
 {
-	sbuf_adds(sb, ENTRY_START "\"collection\":");
+	sbuf_adds(sb, TRAIL_ENTRY_START "\"collection\":");
 	sbuf_add_json_str(sb, t->collection, strlen(t->collection));
 	add_str(sb, "id", t->id);
 	add_str(sb, "policy", policy_name(t->policy));
@@ -46,6 +44,6 @@ void trail_entry_prefix(const struct trail_entry *t, struct sbuf *sb)
 
 bool trail_is_entry(const char *buf, size_t len)
 {
-	return len >= sizeof(ENTRY_START) - 1 &&
-	       memcmp(buf, ENTRY_START, sizeof(ENTRY_START) - 1) == 0;
+	return len >= TRAIL_ENTRY_START_LEN &&
+	       memcmp(buf, TRAIL_ENTRY_START, TRAIL_ENTRY_START_LEN) == 0;
 }

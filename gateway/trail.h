@@ -4,13 +4,15 @@
  * GET /v1/collections/{c}/conflicts and sent to WebSocket subscriptions
  * made with "conflicts":true. Pure.
  *
- * Entry: {"type":"conflict","collection","id","policy","winner",
+ * Entry: {"type":"conflict",("trail_id",)"collection","id","policy","winner",
  * ["fallback","reason",] "applied","stored":{..},"incoming":{..},
  * ["resolver":{"status","ms","answer"},] "request_id","node","time",
  * "offset"}. offset is the change the conflict produced, or, when it
  * produced none (applied false), the collection's head at the time. The
  * entry ends with "offset":"<epoch>:<seq>"} so that the store appends the
- * offset it takes, as for documents.
+ * offset it takes, as for documents. The stream keeps the entry without
+ * "trail_id" (its own stream id); every copy a reader gets has it right
+ * after "type".
  */
 #ifndef SG_TRAIL_H
 #define SG_TRAIL_H
@@ -42,6 +44,11 @@ struct trail_entry {
 	const char *request_id, *node;
 	int64_t time_ms;
 };
+
+/* Every entry starts with these bytes ({"type":"conflict",); readers put
+ * "trail_id" right after them. */
+#define TRAIL_ENTRY_START "{\"type\":\"conflict\","
+#define TRAIL_ENTRY_START_LEN (sizeof(TRAIL_ENTRY_START) - 1)
 
 /* Appends the entry up to and including "offset":" (see above). */
 void trail_entry_prefix(const struct trail_entry *t, struct sbuf *sb);

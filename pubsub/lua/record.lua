@@ -45,8 +45,12 @@ if conflict ~= '' then
   local off = ''
   if m[1] then off = m[1] .. ':' .. (m[2] or '0') end
   local entry = conflict .. off .. '"}'
-  redis.call('XADD', trail, 'MAXLEN', '~', keep, '*', 'd', entry)
-  if off ~= '' then redis.call('PUBLISH', channel, entry) end
+  local tid = redis.call('XADD', trail, 'MAXLEN', '~', keep, '*', 'd', entry)
+  if off ~= '' then
+    -- with its place in the trail, after "type" (as write.lua does)
+    redis.call('PUBLISH', channel,
+      '{"type":"conflict","trail_id":"' .. tid .. '",' .. string.sub(entry, 20))
+  end
 end
 if rec ~= '' then redis.call('SET', idem, rec, 'EX', ttl) end
 return {'ok'}

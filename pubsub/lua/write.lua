@@ -36,7 +36,9 @@ Reply: {"ok", "<epoch>:<seq>"}
 
 The log entry is {d = document} or {d = document, c = conflict entry}; the
 published message is the document, or the conflict entry, a newline, and the
-document (JSON as we write it never holds a raw newline).
+document (JSON as we write it never holds a raw newline). The trail keeps the
+entry as given ({"type":"conflict",...}, ARGV[9] starts so); the copies in
+the log and on the channel carry "trail_id" (its stream id) after "type".
 ]]
 local docs, log, meta, ids, trail, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, expected, doc, new_epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -98,9 +100,11 @@ redis.call('HSET', docs, id, full)
 if not cur then redis.call('ZADD', ids, 0, id) end
 if conflict ~= '' then
   local entry = conflict .. off .. '"}'
-  redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full, 'c', entry)
-  redis.call('XADD', trail, 'MAXLEN', '~', trail_keep, '*', 'd', entry)
-  redis.call('PUBLISH', channel, entry .. '\n' .. full)
+  local tid = redis.call('XADD', trail, 'MAXLEN', '~', trail_keep, '*', 'd', entry)
+  -- subscribers get the entry with its place in the trail
+  local wire = '{"type":"conflict","trail_id":"' .. tid .. '",' .. string.sub(entry, 20)
+  redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full, 'c', wire)
+  redis.call('PUBLISH', channel, wire .. '\n' .. full)
 else
   redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full)
   redis.call('PUBLISH', channel, full)

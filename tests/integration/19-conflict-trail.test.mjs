@@ -182,6 +182,7 @@ test('WebSocket: "conflicts":true gets each entry right before its change; other
   await sleep(100);
   const seqA = a.messages.filter((m) => m.collection === c && m.type !== 'subscribed').map((m) => `${m.type}:${seqOf(m.offset)}`);
   assert.deepEqual(seqA, ['change:1', 'conflict:1', 'change:2'], 'the refused conflict after the change it followed');
+  assert.equal(a.of('conflict', c)[0].trail_id, (await trail(c)).json.conflicts[0].trail_id);
   assert.equal(b.of('conflict').length, 0);
   a.close();
   b.close();
@@ -204,7 +205,11 @@ test('WebSocket: settled conflicts come with their change, live and in a since r
   const entries = a.of('conflict', c);
   assert.equal(entries[0].winner, 'incoming');
   assert.equal(entries[1].winner, 'stored');
-  assert.deepEqual(entries.map((e) => e.offset), (await trail(c)).json.conflicts.map((e) => e.offset));
+  const rest = (await trail(c)).json.conflicts;
+  assert.deepEqual(entries.map((e) => e.offset), rest.map((e) => e.offset));
+  // the same entries, byte for byte, with their place in the trail
+  assert.deepEqual(entries.map((e) => e.trail_id), rest.map((e) => e.trail_id));
+  assert.deepEqual(entries.map((e) => e.__raw), rest.map((e) => JSON.stringify(e)));
   // a replay from the start gives the same sequence
   const b = await gw.ws({ token: TOK });
   await b.wait('welcome');

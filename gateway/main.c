@@ -88,6 +88,11 @@ static void on_signal(uv_signal_t *s, int signum)
 	p->app.draining = true;
 	rest_quiesce(p->rest);
 	ws_close_all(p->ws);
+	/* resolver calls in flight end now, so that their writes take the
+	 * fallback and answer within the drain instead of waiting out their
+	 * resolver_timeout_ms; writes that still need a resolver fall back */
+	resolver_free(p->app.resolver);
+	p->app.resolver = NULL;
 	p->drain_deadline = uv_now(s->loop) +
 			    (uint64_t)(p->cfg.shutdown_timeout_s * 1000 - 500);
 	uv_timer_start(&p->drain, drain_cb, 50, 50);

@@ -679,7 +679,7 @@ static void ask_resolver(struct wctx *w)
 		return;
 	}
 	if (!app->resolver) {
-		fall_back(w, RESOLUTION_ERROR, "no resolver client");
+		fall_back(w, RESOLUTION_ERROR, "the gateway is shutting down");
 		return;
 	}
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {

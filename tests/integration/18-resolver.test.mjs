@@ -474,6 +474,36 @@ test('D15: four writers race through two gateways while the resolver is slow; an
   }
 });
 
+test('SIGTERM while resolver calls hang: the writes take the fallback and answer, the gateway exits 0 at once', async () => {
+  const g = await Gateway.start({
+    redis, node: 'term', env: { SYNCGATE_RESOLVER_SECRET: SECRET },
+    config: { collections: [{ match: 'cb-*', conflict: 'callback', resolver_url: r.url, resolver_timeout_ms: 60000 }] },
+  });
+  r.mode('hang');
+  const c = uniqueColl('cb-term');
+  try {
+    for (let i = 0; i < 5; i++) await put(g, c, `d${i}`, { data: 1, version: { 'u:a': 1 }, actor: 'u:a' });
+    const calls0 = r.calls.length;
+    const pending = Array.from({ length: 5 }, (_, i) => put(g, c, `d${i}`, { data: 2, version: { 'u:b': 1 }, actor: 'u:b' }, { timeout: 20000 }));
+    // and one queued behind d0's hanging call
+    pending.push(put(g, c, 'd0', { data: 3, version: { 'u:c': 1 }, actor: 'u:c' }, { timeout: 20000 }));
+    await r.waitCalls(calls0 + 5);
+    const t0 = Date.now();
+    const stopped = g.stop();
+    const rs = await Promise.all(pending);
+    for (const x of rs) {
+      assert.equal(x.status, 200, x.text);
+      assert.equal(x.json.conflict.fallback, 'lww', x.text);
+      assert.equal(x.json.conflict.reason, 'error', x.text);
+    }
+    assertCleanExit(assert, await stopped);
+    assert.ok(Date.now() - t0 < 3000, `drained in ${Date.now() - t0} ms, not after the resolver timeout`);
+  } finally {
+    r.mode('merge');
+    if (g.proc.exitCode === null && g.proc.signalCode === null) await g.kill();
+  }
+});
+
 test('a callback collection without its secret, or with a non-http URL, refuses to start', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-cb-cfg-'));
   try {

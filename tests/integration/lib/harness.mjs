@@ -183,10 +183,26 @@ export class Gateway {
       ...env,
     };
     g.args = [...cfgArgs, ...args];
-    g.spawn();
-    if (ready) await g.waitReady();
-    else await g.waitHealth();
-    return g;
+    // freePort() can hand the same port to two tests running at once: a
+    // gateway that lost that race exits with "cannot listen"; try again on
+    // other ports (unless the test chose the ports itself)
+    for (let attempt = 0; ; attempt++) {
+      g.spawn();
+      try {
+        if (ready) await g.waitReady();
+        else await g.waitHealth();
+        return g;
+      } catch (e) {
+        const clash = g.proc.exitCode === 1 && /cannot listen/.test(g.logs);
+        if (!clash || attempt >= 2 || env.SYNCGATE_HTTP_PORT || env.SYNCGATE_WS_PORT) throw e;
+        g.httpPort = await freePort();
+        g.wsPort = await freePort();
+        g.env.SYNCGATE_HTTP_PORT = String(g.httpPort);
+        g.env.SYNCGATE_WS_PORT = String(g.wsPort);
+        g.logs = '';
+        g.stderr = '';
+      }
+    }
   }
 
   spawn() {
@@ -205,14 +221,24 @@ export class Gateway {
     return `ws://127.0.0.1:${this.wsPort}/v1/ws`;
   }
 
+  /** Waits until path answers 200; fails at once when the process exited. */
+  async waitPath(p, timeout, what) {
+    const r = await waitFor(async () => {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) return 'exited';
+      return (await fetch(`${this.url}${p}`)).status === 200;
+    }, { timeout, what });
+    if (r === 'exited') {
+      throw new Error(`gateway exited (code ${this.proc.exitCode}, signal ${this.proc.signalCode}) `
+        + `before ${what}: ${this.logs.slice(-1000)}${this.stderr.slice(-1000)}`);
+    }
+  }
+
   async waitHealth(timeout = 10000) {
-    await waitFor(async () => (await fetch(`${this.url}/v1/health`)).status === 200,
-      { timeout, what: 'gateway health' });
+    await this.waitPath('/v1/health', timeout, 'gateway health');
   }
 
   async waitReady(timeout = 15000) {
-    await waitFor(async () => (await fetch(`${this.url}/v1/ready`)).status === 200,
-      { timeout, what: 'gateway ready' });
+    await this.waitPath('/v1/ready', timeout, 'gateway ready');
   }
 
   /** Parsed JSON log lines. */

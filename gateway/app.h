@@ -1,7 +1,7 @@
 /*
  * app.h - the process's parts, created by main in order and handed to the
- * adapters (rest.c, ws.c, sync.c). Loop thread only. No functions: this is
- * wiring, not a module.
+ * adapters (rest.c, ws.c, sync_write.c, sync_read.c). Loop thread only. No
+ * functions: this is wiring, not a module.
  */
 #ifndef SG_APP_H
 #define SG_APP_H

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "hex.h"
 
 #define RECORD_MAGIC "sg1\n"
 
@@ -27,7 +28,6 @@ bool idem_key_valid(const char *key, size_t len)
 static void digest(const char *const *parts, const size_t *lens, size_t n,
 		   char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -44,11 +44,7 @@ static void digest(const char *const *parts, const size_t *lens, size_t n,
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		memset(md, 0, sizeof(md)); /* never matches a real record */
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[IDEM_HEX_LEN] = '\0';
+	hex_encode(md, 32, out);
 }
 
 void idem_scope(const char *caller, const char *key, char *out)

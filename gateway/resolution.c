@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "jsonx.h"
 
 void resolution_request(const char *request_id, const char *coll,
@@ -31,7 +32,6 @@ void resolution_request(const char *request_id, const char *coll,
 int resolution_sign(const char *secret, size_t secret_len, int64_t ts,
 		    const char *body, size_t len, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	size_t maclen = 0;
 	struct sbuf msg = SBUF_INIT;
@@ -48,11 +48,7 @@ int resolution_sign(const char *secret, size_t secret_len, int64_t ts,
 		out[0] = '\0';
 	} else {
 		memcpy(out, "v1=", 3);
-		for (size_t i = 0; i < 32; i++) {
-			out[3 + 2 * i] = hex[mac[i] >> 4];
-			out[3 + 2 * i + 1] = hex[mac[i] & 15];
-		}
-		out[RESOLUTION_SIG_LEN] = '\0';
+		hex_encode(mac, 32, out + 3);
 	}
 	sbuf_release(&msg);
 	return rc;

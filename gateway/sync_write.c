@@ -20,6 +20,7 @@
 #include "decide.h"
 #include "doc.h"
 #include "doclock.h"
+#include "hex.h"
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
@@ -686,8 +687,7 @@ static void ask_resolver(struct wctx *w)
 		fall_back(w, RESOLUTION_ERROR, "no randomness for a request id");
 		return;
 	}
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof(rnd), id);
 	resolution_request(id, w->coll, w->id, &w->stored, &w->dec.next, &body);
 	if (sbuf_failed(&body) ||
 	    resolution_sign(p->secret, p->secret_len, ts, body.buf, body.len, sig)) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
+
 void vv_init(struct vv *v) { memset(v, 0, sizeof(*v)); }
 
 void vv_release(struct vv *v)
@@ -265,22 +267,17 @@ bool vv_check_invariants(const struct vv *v)
 
 void vv_etag(const struct vv *v, char out[VV_ETAG_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	struct sbuf sb = SBUF_INIT;
-	size_t k = 0;
 
 	vv_dump(v, &sb);
 	if (sbuf_failed(&sb) ||
 	    !EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL))
 		memset(md, 0, sizeof(md));
 	sbuf_release(&sb);
-	out[k++] = '"';
-	for (int i = 0; i < 16; i++) {
-		out[k++] = hex[md[i] >> 4];
-		out[k++] = hex[md[i] & 15];
-	}
-	out[k++] = '"';
-	out[k] = '\0';
+	out[0] = '"';
+	hex_encode(md, 16, out + 1);
+	out[33] = '"';
+	out[34] = '\0';
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "hex.h"
 #include "keys.h"
 #include "log.h"
 #include "map.h"
@@ -243,8 +244,7 @@ struct live *live_new(uv_loop_t *loop, const struct live_opts *opts,
 	map_init(&lv->wanted);
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		rnd[i] = (unsigned char)rand();
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(tag + 2 * i, 3, "%02x", rnd[i]);
+	hex_encode(rnd, sizeof(rnd), tag);
 	snprintf(lv->hb_channel, sizeof(lv->hb_channel), "%shb:%s:%s",
 		 keys_prefix(), opts->node, tag);
 	co = opts->conn;

@@ -12,22 +12,18 @@
 
 #include "common.h"
 #include "log.h"
+#include "hex.h"
 #include "lua_scripts.h"
 #include "redis_conn.h"
 #include "redis_reply.h"
 
 static void sha1_hex(const char *src, size_t len, char out[41])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
 	EVP_Digest(src, len, md, &n, EVP_sha1(), NULL);
-	for (unsigned int i = 0; i < 20; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
+	hex_encode(md, 20, out);
 }
 
 void scripts_init(struct scripts *sc)

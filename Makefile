@@ -37,7 +37,8 @@ LDLIBS   := $(PKG_LIBS) -lm
 # Adapters and the program shell talk to libraries and sockets; everything
 # else is the pure core, linked into the unit tests as libcore.a.
 ADAPTER_SRC := gateway/main.c gateway/rest.c gateway/rest_mhd.c \
-	gateway/webroot.c gateway/ws.c gateway/sync_write.c gateway/sync_read.c \
+	gateway/webroot.c gateway/ws.c gateway/sync_write.c gateway/sync_answer.c \
+	gateway/sync_resolve.c gateway/sync_read.c \
 	gateway/resolver.c $(wildcard pubsub/redis_*.c)
 CORE_SRC := $(filter-out $(ADAPTER_SRC),$(wildcard gateway/*.c auth/*.c pubsub/*.c))
 LUA_SRC  := $(sort $(wildcard pubsub/lua/*.lua))

@@ -5,111 +5,19 @@
  * resolver when the callback policy meets a conflict, store atomically on
  * the condition that the stored document is still the one decided on, and
  * decide again from the top when it moved on. Talks to Redis only through
- * redis_store.h, to resolvers only through resolver.h, to clients only
- * through struct sync_result.
+ * redis_store.h and to clients only through struct sync_result; the
+ * answers are sync_answer.c's, the resolver step sync_resolve.c's.
  */
 #include "sync.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
-#include "decide.h"
-#include "doc.h"
-#include "doclock.h"
-#include "hex.h"
-#include "idem.h"
 #include "log.h"
-#include "metrics.h"
 #include "offset.h"
 #include "redis_store.h"
-#include "resolution.h"
-#include "resolver.h"
-#include "sbuf.h"
-#include "trail.h"
-
-#define RESOLVER_ROUNDS 3 /* resolver answers thrown away before the fallback */
-
-struct sync {
-	struct app *app;         /* borrowed */
-	struct doclock *locks;   /* owned */
-};
-
-struct wctx {
-	struct doclock_waiter lock;  /* first: the lock hands us back by it */
-	struct sync *sy;             /* borrowed */
-	sync_done_fn done;
-	void *arg;
-	char coll[NAMES_COLLECTION_MAX + 1];
-	char id[NAMES_ID_MAX + 1];
-	bool is_delete;
-	bool has_if_match;
-	char if_match[80];
-	char req_id[24];
-	struct doc_write w;          /* owned: the parsed body */
-	char writer[NAMES_ACTOR_MAX + 1];
-	const struct coll_policy *policy; /* borrowed from the config; NULL: lww */
-	enum conflict_policy conflict;
-	uint64_t history, conflict_history;
-	/* idempotency */
-	bool has_key;
-	char scope[IDEM_HEX_LEN + 1];
-	char fp[IDEM_HEX_LEN + 1];
-	/* time */
-	double t0;                   /* monotonic seconds, for the latency */
-	int64_t give_up_ms;          /* monotonic: stop re-deciding (503); set
-					when the write gets its document */
-	int64_t resolve_by_ms;       /* monotonic: the resolver budget's end */
-	int rounds;
-	int resolver_rounds;
-	const char *fallback_reason; /* set once the resolver failed: the
-					fallback policy decides from then on */
-	/* the current round */
-	bool have_stored;
-	struct doc stored;           /* owned */
-	struct sbuf stored_json;     /* owned: its bytes, for answers */
-	struct decide_out dec;       /* owned; dec.next borrows w.data_json or
-					ans.data_json: release dec first */
-	struct sbuf next;            /* the document being stored, up to
-					"offset":" */
-	struct sbuf trail;           /* the conflict entry, up to "offset":" */
-	struct sbuf tail;            /* the answer after the document */
-	struct sbuf rec;             /* the idempotency record (head, or all) */
-	struct sbuf answer_json;     /* the resolver's answer, compact */
-	struct resolution_answer ans;
-	bool asked;                  /* a resolver answered in this round */
-	long resolver_status;
-	int64_t resolver_ms;
-	struct sync_result res;      /* the answer being recorded */
-	char etag[VV_ETAG_LEN + 1];
-};
-
-static int64_t wall_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "sync_write_ctx.h"
 
 struct sync *sync_new(struct app *app)
 {
@@ -154,7 +62,6 @@ static void round_release(struct wctx *w)
 }
 
 static int round_start(struct wctx *w);
-static void write_fail(struct wctx *w, int err, const char *msg);
 
 /* Answers (res is taken) and frees w, without handing its document on. */
 static void finish_one(struct wctx *w, struct sync_result *res,
@@ -174,7 +81,7 @@ static void finish_one(struct wctx *w, struct sync_result *res,
  * write waiting for it; one that cannot even start answers at once and
  * passes it on in turn (a loop, not a recursion: the queue may be long
  * when Redis goes away). */
-static void write_finish(struct wctx *w, struct sync_result *res,
+void wctx_finish(struct wctx *w, struct sync_result *res,
 			 enum metrics_write_result mr)
 {
 	struct sync *sy = w->sy;
@@ -197,7 +104,7 @@ static void write_finish(struct wctx *w, struct sync_result *res,
 	}
 }
 
-static void write_fail(struct wctx *w, int err, const char *msg)
+void wctx_fail(struct wctx *w, int err, const char *msg)
 {
 	struct sync_result r;
 	enum metrics_write_result mr = MW_ERROR;
@@ -209,234 +116,7 @@ static void write_fail(struct wctx *w, int err, const char *msg)
 	r.err = err;
 	if (msg)
 		snprintf(r.message, sizeof(r.message), "%s", msg);
-	write_finish(w, &r, mr);
-}
-
-/* Answers from an idempotency record (the first answer of this key). */
-static void answer_record(struct wctx *w, const char *rec, size_t len)
-{
-	struct idem_answer a;
-	struct sync_result r;
-	char fp[IDEM_HEX_LEN + 1];
-
-	if (idem_record_parse(rec, len, fp, &a)) {
-		log_msg(LOG_ERROR, "req", w->req_id,
-			"collection \"%s\": unreadable idempotency record", w->coll);
-		write_fail(w, GW_EINTERNAL, "the idempotency record is unreadable");
-		return;
-	}
-	if (strcmp(fp, w->fp) != 0) {
-		write_fail(w, GW_EIDEMMISMATCH,
-			   "this Idempotency-Key was used with another request "
-			   "(method, document, If-Match or body)");
-		return;
-	}
-	memset(&r, 0, sizeof(r));
-	r.err = a.err;
-	r.created = a.created;
-	r.replayed = true;
-	snprintf(r.etag, sizeof(r.etag), "%s", a.etag);
-	snprintf(r.message, sizeof(r.message), "%s", a.message);
-	if (a.body && a.len) {
-		r.body = malloc(a.len + 1);
-		if (!r.body) {
-			write_fail(w, GW_ENOMEM, NULL);
-			return;
-		}
-		memcpy(r.body, a.body, a.len);
-		r.body[a.len] = '\0';
-		r.len = a.len;
-	}
-	write_finish(w, &r, MW_ALREADY_APPLIED);
-}
-
-/* ---- answers: the tail after the document, the conflict report ---------- */
-
-static void add_conflict_report(struct wctx *w, struct sbuf *sb)
-{
-	const char *policy = policy_name(w->conflict);
-
-	sbuf_addf(sb, ",\"conflict\":{\"policy\":\"%s\",\"winner\":\"%s\"", policy,
-		  w->dec.winner ? w->dec.winner : "stored");
-	if (w->fallback_reason)
-		sbuf_addf(sb, ",\"fallback\":\"%s\",\"reason\":\"%s\"",
-			  policy_name(w->policy ? w->policy->fallback : POLICY_LWW),
-			  w->fallback_reason);
-	sbuf_addc(sb, '}');
-}
-
-/* The answer's members after the document: "applied", "conflict", '}'. */
-static void build_tail(struct wctx *w)
-{
-	sbuf_release(&w->tail);
-	sbuf_adds(&w->tail, w->dec.applied ? ",\"applied\":true" : ",\"applied\":false");
-	if (w->dec.conflict)
-		add_conflict_report(w, &w->tail);
-	sbuf_addc(&w->tail, '}');
-}
-
-/* The incoming document as the resolver and the trail see it. */
-static void incoming_doc(struct wctx *w, struct doc *d)
-{
-	doc_init(d);
-	snprintf(d->collection, sizeof(d->collection), "%s", w->coll);
-	snprintf(d->id, sizeof(d->id), "%s", w->id);
-	snprintf(d->actor, sizeof(d->actor), "%s", w->writer);
-	d->timestamp = w->dec.ts;
-	d->deleted = w->is_delete;
-	d->version = w->w.version; /* borrowed: not released */
-	if (!w->is_delete) {
-		d->data = w->w.data;
-		d->data_json = w->w.data_json;
-		d->data_json_len = w->w.data_json_len;
-	}
-}
-
-/* The conflict trail entry of this round's decision, up to "offset":". */
-static void build_trail(struct wctx *w, bool changed)
-{
-	struct trail_entry t;
-	struct doc in;
-
-	incoming_doc(w, &in);
-	memset(&t, 0, sizeof(t));
-	t.collection = w->coll;
-	t.id = w->id;
-	t.policy = w->conflict;
-	t.winner = w->dec.winner ? w->dec.winner : "stored";
-	t.fallback = w->policy ? w->policy->fallback : POLICY_LWW;
-	t.reason = w->fallback_reason;
-	t.changed = changed;
-	t.stored = &w->stored;
-	t.incoming = &in;
-	t.asked = w->asked;
-	t.resolver_status = w->resolver_status;
-	t.resolver_ms = w->resolver_ms;
-	t.answer = w->answer_json.len ? w->answer_json.buf : NULL;
-	t.answer_len = w->answer_json.len;
-	t.request_id = w->req_id;
-	t.node = w->sy->app->node;
-	t.time_ms = wall_ms();
-	sbuf_release(&w->trail);
-	trail_entry_prefix(&t, &w->trail);
-}
-
-/* ---- answers that change nothing (recorded when the write has a key) ---- */
-
-static void recorded(void *arg, int err, const char *rec, size_t len)
-{
-	struct wctx *w = arg;
-	struct sync_result r = w->res;
-	enum metrics_write_result mr;
-
-	memset(&w->res, 0, sizeof(w->res));
-	if (rec) { /* another attempt of this key answered first */
-		free(r.body);
-		answer_record(w, rec, len);
-		return;
-	}
-	if (err)
-		log_msg(LOG_WARN, "req", w->req_id,
-			"collection \"%s\": conflict or answer not recorded (%s)",
-			w->coll, gw_err_code(err));
-	mr = r.err == 0 ? MW_ALREADY_APPLIED : MW_REJECTED;
-	if (r.err == GW_ECONFLICT)
-		metrics_conflict(w->conflict, "stored");
-	write_finish(w, &r, mr);
-}
-
-/*
- * Answers r (taken), after keeping what it leaves behind: the trail entry
- * of a refused conflict, the record of a keyed write. Without either, at
- * once.
- */
-static void answer_unchanged(struct wctx *w, struct sync_result *r)
-{
-	struct store_record_args a;
-	bool keep = w->has_key && (r->err == 0 || r->err == GW_ECONFLICT ||
-				   r->err == GW_EINVVER || r->err == GW_EPRECOND ||
-				   r->err == GW_ENOTFOUND);
-	struct app *app = w->sy->app;
-
-	if (!keep && !w->trail.len) {
-		write_finish(w, r, r->err ? MW_REJECTED : MW_ALREADY_APPLIED);
-		return;
-	}
-	sbuf_release(&w->rec);
-	if (keep) {
-		struct idem_answer ia;
-
-		memset(&ia, 0, sizeof(ia));
-		ia.err = r->err;
-		ia.created = r->created;
-		snprintf(ia.etag, sizeof(ia.etag), "%s", r->etag);
-		snprintf(ia.message, sizeof(ia.message), "%s", r->message);
-		idem_record_head(w->fp, &ia, &w->rec);
-		if (r->body)
-			sbuf_add(&w->rec, r->body, r->len);
-	}
-	if (sbuf_failed(&w->rec) || sbuf_failed(&w->trail)) {
-		free(r->body);
-		write_fail(w, GW_ENOMEM, NULL);
-		return;
-	}
-	memset(&a, 0, sizeof(a));
-	a.coll = w->coll;
-	a.conflict = w->trail.len ? w->trail.buf : NULL;
-	a.conflict_len = w->trail.len;
-	a.conflict_history = w->conflict_history;
-	a.scope = keep ? w->scope : NULL;
-	a.rec = w->rec.buf;
-	a.rec_len = w->rec.len;
-	a.idem_ttl_s = app->cfg->idempotency_ttl_s;
-	w->res = *r;
-	if (!app->store || store_record(app->store, &a, recorded, w)) {
-		/* nothing kept: the answer itself still stands */
-		recorded(w, GW_ENOMEM, NULL, 0);
-	}
-}
-
-/* r with sb's bytes as its body (sb is taken), answered unchanged. */
-static void answer_built(struct wctx *w, struct sync_result *r, struct sbuf *sb)
-{
-	if (sbuf_failed(sb)) {
-		sbuf_release(sb);
-		write_fail(w, GW_ENOMEM, NULL);
-		return;
-	}
-	r->body = sbuf_detach(sb, &r->len);
-	answer_unchanged(w, r);
-}
-
-/* The stored document plus applied false: rules 3 and 4. */
-static void answer_noop(struct wctx *w)
-{
-	struct sync_result r;
-	struct sbuf sb = SBUF_INIT;
-
-	memset(&r, 0, sizeof(r));
-	vv_etag(&w->stored.version, r.etag);
-	sbuf_add(&sb, w->stored_json.buf, w->stored_json.len - 1);
-	sbuf_adds(&sb, ",\"applied\":false}");
-	answer_built(w, &r, &sb);
-}
-
-/* 409 conflict with the stored document (reject, or its fallback). */
-static void answer_reject(struct wctx *w)
-{
-	struct sync_result r;
-	struct sbuf sb = SBUF_INIT;
-
-	memset(&r, 0, sizeof(r));
-	r.err = GW_ECONFLICT;
-	snprintf(r.message, sizeof(r.message), "%s",
-		 w->dec.message ? w->dec.message : "");
-	vv_etag(&w->stored.version, r.etag);
-	sbuf_adds(&sb, ",\"stored\":");
-	sbuf_add(&sb, w->stored_json.buf, w->stored_json.len);
-	add_conflict_report(w, &sb);
-	build_trail(w, false);
-	answer_built(w, &r, &sb);
+	wctx_finish(w, &r, mr);
 }
 
 /* ---- storing ------------------------------------------------------------ */
@@ -453,31 +133,31 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	int rc;
 
 	if (err) {
-		write_fail(w, err, err == GW_EINTERNAL ? "the write could not be stored"
+		wctx_fail(w, err, err == GW_EINTERNAL ? "the write could not be stored"
 						       : NULL);
 		return;
 	}
 	switch (sr) {
 	case SW_IDEM:
-		answer_record(w, rec, rlen);
+		wctx_answer_record(w, rec, rlen);
 		return;
 	case SW_CHANGED:
 		/* someone else wrote first: decide again from the top */
 		metrics.write_rounds++;
 		if ((rc = round_start(w)))
-			write_fail(w, rc, NULL);
+			wctx_fail(w, rc, NULL);
 		return;
 	case SW_STALE:
 		/* Redis shows another epoch, or less than this gateway saw */
 		if (hub_observe(app->hub, w->coll, epoch, seq)) {
 			if ((rc = round_start(w)))
-				write_fail(w, rc, NULL);
+				wctx_fail(w, rc, NULL);
 			return;
 		}
 		log_msg(LOG_WARN, "req", w->req_id,
 			"write to \"%s\" refused: redis lost changes, new epoch pending",
 			w->coll);
-		write_fail(w, GW_EUNAVAIL, "the collection's change log is being "
+		wctx_fail(w, GW_EUNAVAIL, "the collection's change log is being "
 					   "re-established; retry");
 		return;
 	case SW_OK:
@@ -493,7 +173,7 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	sbuf_add(&sb, w->tail.buf, w->tail.len);
 	if (sbuf_failed(&sb)) {
 		sbuf_release(&sb);
-		write_fail(w, GW_ENOMEM, NULL);
+		wctx_fail(w, GW_ENOMEM, NULL);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
@@ -502,14 +182,14 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	r.body = sbuf_detach(&sb, &r.len);
 	if (w->dec.conflict)
 		metrics_conflict(w->conflict, w->dec.winner);
-	write_finish(w, &r, !w->dec.conflict ? MW_APPLIED :
+	wctx_finish(w, &r, !w->dec.conflict ? MW_APPLIED :
 			    strcmp(w->dec.winner, "resolver") == 0 ? MW_RESOLVED :
 			    w->dec.applied ? MW_APPLIED : MW_CONFLICT);
 }
 
 /* Stores w->dec.next on the condition that the stored document is still
  * the one decided on. */
-static void store_decision(struct wctx *w)
+void wctx_store(struct wctx *w)
 {
 	struct app *app = w->sy->app;
 	struct store_write_args a;
@@ -519,9 +199,9 @@ static void store_decision(struct wctx *w)
 	vv_etag(&w->dec.next.version, w->etag);
 	sbuf_release(&w->next);
 	doc_serialize(&w->dec.next, false, &w->next);
-	build_tail(w);
+	wctx_build_tail(w);
 	if (w->dec.conflict)
-		build_trail(w, true);
+		wctx_build_trail(w, true);
 	else
 		sbuf_release(&w->trail);
 	sbuf_release(&w->rec);
@@ -535,7 +215,7 @@ static void store_decision(struct wctx *w)
 	}
 	if (sbuf_failed(&w->next) || sbuf_failed(&w->tail) ||
 	    sbuf_failed(&w->trail) || sbuf_failed(&w->rec)) {
-		write_fail(w, GW_ENOMEM, NULL);
+		wctx_fail(w, GW_ENOMEM, NULL);
 		return;
 	}
 	hub_known(app->hub, w->coll, known, &min_seq);
@@ -558,177 +238,13 @@ static void store_decision(struct wctx *w)
 	a.answer_tail_len = w->tail.len;
 	a.idem_ttl_s = app->cfg->idempotency_ttl_s;
 	if (!app->store || store_write(app->store, &a, stored_cb, w))
-		write_fail(w, app->store ? GW_ENOMEM : GW_EUNAVAIL, NULL);
-}
-
-/* ---- the resolver ----------------------------------------------------------- */
-
-static void decide_stored(struct wctx *w);
-
-/* The resolver's answer cannot be used: the fallback policy decides, on
- * the same stored document, and from now on for this write. */
-static void fall_back(struct wctx *w, const char *reason, const char *detail)
-{
-	w->fallback_reason = reason;
-	metrics_fallback(reason);
-	log_msg(LOG_WARN, "req", w->req_id,
-		"collection \"%s\" id \"%s\": resolver not used (%s%s%s); fallback %s",
-		w->coll, w->id, reason, detail && *detail ? ": " : "",
-		detail ? detail : "",
-		policy_name(w->policy ? w->policy->fallback : POLICY_LWW));
-	decide_stored(w);
-}
-
-static void resolved(void *arg, const struct resolver_result *r)
-{
-	struct wctx *w = arg;
-	struct app *app = w->sy->app;
-	struct doc_limits lim;
-	struct decide_in in;
-	const char *reason = NULL;
-
-	metrics.resolver_inflight--;
-	w->asked = true;
-	w->resolver_ms = (int64_t)(r->seconds * 1000);
-	w->resolver_status = r->status == RESOLVER_OK ? r->http_status : 0;
-	switch (r->status) {
-	case RESOLVER_OK:
-		if (r->http_status < 200 || r->http_status > 299)
-			reason = RESOLUTION_HTTP_STATUS;
-		break;
-	case RESOLVER_TIMEOUT:
-		reason = RESOLUTION_TIMEOUT;
-		break;
-	case RESOLVER_UNREACHABLE:
-		reason = RESOLUTION_UNREACHABLE;
-		break;
-	case RESOLVER_TOO_BIG:
-		reason = RESOLUTION_BODY_TOO_LARGE;
-		break;
-	case RESOLVER_ERROR:
-	default:
-		reason = RESOLUTION_ERROR;
-		break;
-	}
-	lim.data_max = (size_t)app->cfg->data_max;
-	lim.depth_max = app->cfg->json_depth;
-	if (!reason)
-		resolution_parse(r->body, r->len, &lim, &w->ans, &reason);
-	metrics_resolver_call(reason ? reason : "ok");
-	if (reason) {
-		char detail[96];
-
-		if (r->status == RESOLVER_OK)
-			snprintf(detail, sizeof(detail), "HTTP %ld", r->http_status);
-		else
-			snprintf(detail, sizeof(detail), "%s", r->detail);
-		fall_back(w, reason, detail);
-		return;
-	}
-	/* keep the answer as understood, compact, for the trail */
-	sbuf_release(&w->answer_json);
-	sbuf_adds(&w->answer_json, "{\"data\":");
-	sbuf_add(&w->answer_json, w->ans.deleted ? "null" : w->ans.data_json,
-		 w->ans.deleted ? 4 : w->ans.data_json_len);
-	sbuf_adds(&w->answer_json, w->ans.deleted ? ",\"deleted\":true}"
-						  : ",\"deleted\":false}");
-	memset(&in, 0, sizeof(in));
-	in.stored = &w->stored;
-	in.write = &w->w;
-	in.collection = w->coll;
-	in.id = w->id;
-	in.writer = w->writer;
-	in.is_delete = w->is_delete;
-	in.policy = POLICY_CALLBACK;
-	in.now_ms = wall_ms();
-	{
-		int64_t ts = w->dec.ts;
-
-		decide_out_release(&w->dec);
-		decide_resolved(&in, w->ans.data, w->ans.data_json,
-				w->ans.data_json_len, w->ans.deleted, &w->dec);
-		w->dec.ts = ts;
-	}
-	if (w->dec.kind != DECIDE_APPLY) {
-		fall_back(w, RESOLUTION_ERROR, w->dec.message);
-		return;
-	}
-	store_decision(w);
-}
-
-/* Asks the resolver about the conflict in w->dec (DECIDE_RESOLVE). */
-static void ask_resolver(struct wctx *w)
-{
-	struct app *app = w->sy->app;
-	const struct coll_policy *p = w->policy;
-	struct sbuf body = SBUF_INIT;
-	unsigned char rnd[RESOLUTION_ID_LEN / 2];
-	char id[RESOLUTION_ID_LEN + 1], sig[RESOLUTION_SIG_LEN + 1];
-	char h_id[64 + RESOLUTION_ID_LEN], h_ts[64], h_sig[64 + RESOLUTION_SIG_LEN];
-	const char *headers[5];
-	struct resolver_req req;
-	int64_t left = w->resolve_by_ms - mono_ms(), ts = (int64_t)time(NULL);
-	int rc;
-
-	if (w->resolver_rounds >= RESOLVER_ROUNDS) {
-		fall_back(w, RESOLUTION_CONTENTION,
-			  "the stored document kept changing during resolution");
-		return;
-	}
-	if (left < 1) {
-		fall_back(w, RESOLUTION_TIMEOUT, "no time left for the resolver");
-		return;
-	}
-	if (!app->resolver) {
-		fall_back(w, RESOLUTION_ERROR, "the gateway is shutting down");
-		return;
-	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		fall_back(w, RESOLUTION_ERROR, "no randomness for a request id");
-		return;
-	}
-	hex_encode(rnd, sizeof(rnd), id);
-	resolution_request(id, w->coll, w->id, &w->stored, &w->dec.next, &body);
-	if (sbuf_failed(&body) ||
-	    resolution_sign(p->secret, p->secret_len, ts, body.buf, body.len, sig)) {
-		sbuf_release(&body);
-		fall_back(w, RESOLUTION_ERROR, "cannot build the request");
-		return;
-	}
-	snprintf(h_id, sizeof(h_id), "X-Syncgate-Request-Id: %s", id);
-	snprintf(h_ts, sizeof(h_ts), "X-Syncgate-Timestamp: %lld", (long long)ts);
-	snprintf(h_sig, sizeof(h_sig), "X-Syncgate-Signature: %s", sig);
-	headers[0] = "Content-Type: application/json";
-	headers[1] = h_id;
-	headers[2] = h_ts;
-	headers[3] = h_sig;
-	headers[4] = NULL;
-	memset(&req, 0, sizeof(req));
-	req.url = p->resolver_url;
-	req.body = body.buf;
-	req.len = body.len;
-	req.headers = headers;
-	req.timeout_ms = left > p->resolver_timeout_ms ? p->resolver_timeout_ms
-						       : (int)left;
-	w->resolver_rounds++;
-	rc = resolver_call(app->resolver, &req, resolved, w);
-	sbuf_release(&body);
-	if (rc == 0)
-		metrics.resolver_inflight++;
-	if (rc) {
-		w->resolver_rounds--;
-		fall_back(w, rc == GW_EBUSY ? RESOLUTION_OVERLOADED : RESOLUTION_ERROR,
-			  rc == GW_EBUSY ? "too many resolver calls in flight" : NULL);
-		return;
-	}
-	log_msg(LOG_DEBUG, "req", w->req_id, "collection \"%s\" id \"%s\": "
-		"asking the resolver (request %s)", w->coll, w->id, id);
+		wctx_fail(w, app->store ? GW_ENOMEM : GW_EUNAVAIL, NULL);
 }
 
 /* ---- deciding ---------------------------------------------------------------- */
 
 /* Decides this round's write against w->stored (or no document). */
-static void decide_stored(struct wctx *w)
+void wctx_decide(struct wctx *w)
 {
 	struct app *app = w->sy->app;
 	struct decide_in in;
@@ -752,7 +268,7 @@ static void decide_stored(struct wctx *w)
 	switch (w->dec.kind) {
 	case DECIDE_FAIL:
 		if (w->dec.err == GW_ECONFLICT && w->have_stored) {
-			answer_reject(w);
+			wctx_answer_reject(w);
 		} else {
 			struct sync_result r;
 
@@ -760,17 +276,17 @@ static void decide_stored(struct wctx *w)
 			r.err = w->dec.err;
 			snprintf(r.message, sizeof(r.message), "%s",
 				 w->dec.message ? w->dec.message : "");
-			answer_unchanged(w, &r);
+			wctx_answer_unchanged(w, &r);
 		}
 		return;
 	case DECIDE_NOOP:
-		answer_noop(w);
+		wctx_answer_noop(w);
 		return;
 	case DECIDE_RESOLVE:
-		ask_resolver(w);
+		wctx_ask_resolver(w);
 		return;
 	case DECIDE_APPLY:
-		store_decision(w);
+		wctx_store(w);
 		return;
 	}
 }
@@ -781,11 +297,11 @@ static void got_stored(struct wctx *w, int err, const char *json, size_t len,
 	struct gw_error e;
 
 	if (err) {
-		write_fail(w, err, NULL);
+		wctx_fail(w, err, NULL);
 		return;
 	}
 	if (rec) {
-		answer_record(w, rec, rlen);
+		wctx_answer_record(w, rec, rlen);
 		return;
 	}
 	round_release(w);
@@ -794,17 +310,17 @@ static void got_stored(struct wctx *w, int err, const char *json, size_t len,
 			log_msg(LOG_ERROR, "req", w->req_id,
 				"collection \"%s\" id \"%s\": stored document unreadable",
 				w->coll, w->id);
-			write_fail(w, GW_EINTERNAL, "the stored document is unreadable");
+			wctx_fail(w, GW_EINTERNAL, "the stored document is unreadable");
 			return;
 		}
 		w->have_stored = true;
 		sbuf_add(&w->stored_json, json, len);
 		if (sbuf_failed(&w->stored_json)) {
-			write_fail(w, GW_ENOMEM, NULL);
+			wctx_fail(w, GW_ENOMEM, NULL);
 			return;
 		}
 	}
-	decide_stored(w);
+	wctx_decide(w);
 }
 
 static void got_doc(void *arg, int err, const char *json, size_t len)
@@ -937,7 +453,7 @@ int sync_write(struct sync *sy, const struct sync_write_req *req,
 	}
 	return 0;
 fail:
-	/* answered without a callback: counted here (write_finish otherwise) */
+	/* answered without a callback: counted here (wctx_finish otherwise) */
 	metrics_write(MW_ERROR, mono_s() - t0);
 	doc_write_release(&w->w);
 	free(w);

@@ -33,42 +33,38 @@ async function put(gw, coll, id, body) {
   return { status: res.status, json, ms: performance.now() - t };
 }
 
-/** N conflicting writes (each on its own document, after its base write)
- * through C writers; returns the sorted latencies of the conflicting ones. */
-async function conflicts(gw, coll, want) {
+/** Runs step(i) for i in 0..N-1 through C concurrent writers; returns the
+ * sorted latencies step reports. */
+async function drive(step) {
   let next = 0;
   const lat = [];
   async function writer() {
-    for (;;) {
-      const i = next++;
-      if (i >= N) return;
-      await put(gw, coll, `d${i}`, { data: { v: 's' }, version: { 'bench:a': 1 }, actor: 'bench:a' });
-      const w = await put(gw, coll, `d${i}`, { data: { v: 'i' }, version: { 'bench:b': 1 }, actor: 'bench:b' });
-      if (w.status !== 200 || !w.json.conflict || w.json.conflict.winner !== want) {
-        throw new Error(`conflict ${i}: ${w.status} ${JSON.stringify(w.json)}`);
-      }
-      lat.push(w.ms);
-    }
+    for (let i = next++; i < N; i = next++) lat.push(await step(i));
   }
   await Promise.all(Array.from({ length: C }, writer));
   return lat.sort((a, b) => a - b);
 }
 
-/** N plain writes spread over 100 documents through C writers. */
-async function plain(gw, coll) {
-  let next = 0;
-  const lat = [];
-  async function writer() {
-    for (;;) {
-      const i = next++;
-      if (i >= N) return;
-      const w = await put(gw, coll, `p${i % 100}`, { data: { i } });
-      if (w.status !== 200 && w.status !== 201) throw new Error(`write ${i}: ${w.status}`);
-      lat.push(w.ms);
+/** N conflicting writes, each on its own document after its base write;
+ * the latencies of the conflicting ones. */
+function conflicts(gw, coll, want) {
+  return drive(async (i) => {
+    await put(gw, coll, `d${i}`, { data: { v: 's' }, version: { 'bench:a': 1 }, actor: 'bench:a' });
+    const w = await put(gw, coll, `d${i}`, { data: { v: 'i' }, version: { 'bench:b': 1 }, actor: 'bench:b' });
+    if (w.status !== 200 || !w.json.conflict || w.json.conflict.winner !== want) {
+      throw new Error(`conflict ${i}: ${w.status} ${JSON.stringify(w.json)}`);
     }
-  }
-  await Promise.all(Array.from({ length: C }, writer));
-  return lat.sort((a, b) => a - b);
+    return w.ms;
+  });
+}
+
+/** N plain writes spread over 100 documents. */
+function plain(gw, coll) {
+  return drive(async (i) => {
+    const w = await put(gw, coll, `p${i % 100}`, { data: { i } });
+    if (w.status !== 200 && w.status !== 201) throw new Error(`write ${i}: ${w.status}`);
+    return w.ms;
+  });
 }
 
 const summary = (lat) => ({ p50_ms: r2(pct(lat, 50)), p99_ms: r2(pct(lat, 99)), max_ms: r2(lat.at(-1)) });

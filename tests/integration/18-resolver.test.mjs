@@ -119,8 +119,6 @@ test('a resolver may answer a tombstone; deletes go to it too', async () => {
   // a concurrent delete against a live document: the resolver brings it back
   r.mode('answer', { body: '{"data":{"back":true},"deleted":false}' });
   r.reset();
-  const d = await request(gw, 'DELETE', docPath(c, 'd2'), { token: TOK, body: {} }).catch(() => null);
-  assert.ok(d);
   await put(gw, c, 'd2', { data: 1, version: { 'u:a': 1 }, actor: 'u:a' });
   const del = await request(gw, 'DELETE', docPath(c, 'd2'), { token: TOK, body: { version: { 'u:b': 1 }, actor: 'u:b' } });
   assert.equal(del.status, 200, del.text);
@@ -279,71 +277,88 @@ test('connections to a resolver are reused (keep-alive)', async () => {
   assert.ok(r.connections - c0 <= 2, `20 calls over ${r.connections - c0} connections`);
 });
 
-test('200 conflicting writes while the resolver hangs, then while it is down: each answers in time', async () => {
+/** RELIABILITY F11: 200 conflicting writes (40 documents x 5 writers at
+ * once) through g, each answered in time with the fallback for reason. */
+async function twoHundredConflicts(g, reason) {
   const c = uniqueColl('cb-f11');
-  r.mode('hang');
-  // 200 conflicts: 40 documents x 5 concurrent writers each
   const ids = Array.from({ length: 40 }, (_, i) => `f${i}`);
-  for (const id of ids) await put(gw, c, id, { data: 0, version: { 'u:a': 1 }, actor: 'u:a' });
+  for (const id of ids) await put(g, c, id, { data: 0, version: { 'u:a': 1 }, actor: 'u:a' });
   const t0 = Date.now();
   const rs = await Promise.all(ids.flatMap((id) => [1, 2, 3, 4, 5].map(async (k) => {
-    const x = await put(gw, c, id, { data: k, version: { [`u:w${k}`]: 1 }, actor: `u:w${k}` });
+    const x = await put(g, c, id, { data: k, version: { [`u:w${k}`]: 1 }, actor: `u:w${k}` });
     return { status: x.status, reason: x.json?.conflict?.reason, ms: Date.now() - t0, text: x.text };
   })));
   assert.equal(rs.length, 200);
   for (const x of rs) {
     assert.equal(x.status, 200, x.text);
-    assert.equal(x.reason, 'timeout', x.text);
+    assert.equal(x.reason, reason, x.text);
     assert.ok(x.ms < TIMEOUT + 200 + 300, `answered after ${x.ms} ms`);
   }
-  assert.equal((await request(gw, 'GET', '/v1/ready')).status, 200);
-  assert.equal((await metrics()).get('syncgate_resolver_calls_in_flight'), 0, 'no call left behind');
-  r.mode('merge');
+  assert.equal((await request(g, 'GET', '/v1/ready')).status, 200);
+  assert.equal((await metrics(g)).get('syncgate_resolver_calls_in_flight'), 0, 'no call left behind');
+}
+
+test('200 conflicting writes while the resolver hangs, then while it is down: each answers in time', async () => {
+  r.mode('hang');
+  try {
+    await twoHundredConflicts(gw, 'timeout');
+  } finally {
+    r.mode('merge');
+  }
+  const down = await Gateway.start({
+    redis, node: 'f11-down', env: { SYNCGATE_RESOLVER_SECRET: SECRET },
+    config: { collections: [{ match: 'cb-*', conflict: 'callback', resolver_url: `http://127.0.0.1:${await closedPort()}/resolve`, resolver_timeout_ms: TIMEOUT }] },
+  });
+  try {
+    await twoHundredConflicts(down, 'unreachable');
+  } finally {
+    assertCleanExit(assert, await down.stop());
+  }
 });
 
 test('while 50 resolver calls hang, other collections flow at full speed over REST and WebSocket', async () => {
-  const sub = await gw.ws({ token: TOK });
-  await sub.wait('welcome');
-  const other = uniqueColl('plain');
-  sub.send({ type: 'subscribe', collection: other });
-  await sub.wait('subscribed');
-  async function probe(n) {
-    const lat = [];
-    for (let i = 0; i < n; i++) {
-      const t = performance.now();
-      const before1 = sub.of('change', other).length;
-      const x = await put(gw, other, `p${i % 5}`, { data: { i, t } });
-      assert.ok(x.status === 200 || x.status === 201, x.text);
-      await waitFor(() => sub.of('change', other).length > before1, { interval: 1, what: 'delivery' });
-      lat.push(performance.now() - t);
-    }
-    return lat.sort((x, y) => x - y);
-  }
-  const base = await probe(30);
-  const c = uniqueColl('cb-hang50');
-  const ids = Array.from({ length: 50 }, (_, i) => `h${i}`);
-  for (const id of ids) await put(gw, c, id, { data: 0, version: { 'u:a': 1 }, actor: 'u:a' });
-  r.mode('hang');
-  const g2 = await Gateway.start({
+  // a gateway whose resolver budget outlasts the measurement
+  const g = await Gateway.start({
     redis, node: 'long', env: { SYNCGATE_RESOLVER_SECRET: SECRET, SYNCGATE_LOG_LEVEL: 'warn' },
     config: { collections: [{ match: 'cb-*', conflict: 'callback', resolver_url: r.url, resolver_timeout_ms: 8000 }] },
   });
+  const sub = await g.ws({ token: TOK });
   try {
-    // the hanging calls go through a gateway of their own here only
-    // because the subscriber measures the first; repeat on gw itself
-    const hanging = ids.map((id) => put(gw, c, id, { data: 1, version: { 'u:b': 1 }, actor: 'u:b' }, { timeout: 20000 }));
-    await waitFor(async () => (await metrics()).get('syncgate_resolver_calls_in_flight') === 50, { what: '50 calls in flight' });
+    await sub.wait('welcome');
+    const other = uniqueColl('plain');
+    sub.send({ type: 'subscribe', collection: other });
+    await sub.wait('subscribed');
+    // write to another collection, wait for its delivery on the socket
+    async function probe(n) {
+      const lat = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        const before1 = sub.of('change', other).length;
+        const x = await put(g, other, `p${i % 5}`, { data: { i, t } });
+        assert.ok(x.status === 200 || x.status === 201, x.text);
+        await waitFor(() => sub.of('change', other).length > before1, { interval: 1, what: 'delivery' });
+        lat.push(performance.now() - t);
+      }
+      return lat.sort((x, y) => x - y);
+    }
+    const base = await probe(30);
+    const c = uniqueColl('cb-hang50');
+    const ids = Array.from({ length: 50 }, (_, i) => `h${i}`);
+    for (const id of ids) await put(g, c, id, { data: 0, version: { 'u:a': 1 }, actor: 'u:a' });
+    r.mode('hang');
+    const hanging = ids.map((id) => put(g, c, id, { data: 1, version: { 'u:b': 1 }, actor: 'u:b' }, { timeout: 20000 }));
+    await waitFor(async () => (await metrics(g)).get('syncgate_resolver_calls_in_flight') === 50, { what: '50 calls in flight' });
     const during = await probe(30);
-    assert.equal((await metrics()).get('syncgate_resolver_calls_in_flight'), 50, 'still hanging while measured');
+    assert.equal((await metrics(g)).get('syncgate_resolver_calls_in_flight'), 50, 'still hanging while measured');
     const p = (a, q) => a[Math.min(a.length - 1, Math.floor(a.length * q))];
     assert.ok(p(during, 0.9) < p(base, 0.9) + 25, `p90 ${p(during, 0.9).toFixed(1)} ms vs ${p(base, 0.9).toFixed(1)} ms without`);
-    assert.equal((await request(gw, 'GET', '/v1/ready')).status, 200);
+    assert.equal((await request(g, 'GET', '/v1/ready')).status, 200);
     const rs = await Promise.all(hanging);
     for (const x of rs) assert.equal(x.json.conflict.reason, 'timeout', x.text);
   } finally {
     r.mode('merge');
-    assertCleanExit(assert, await g2.stop());
     sub.close();
+    assertCleanExit(assert, await g.stop());
   }
 });
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # deps.sh run|test - installs what `make run` or `make test` needs and is
 # missing: Debian packages (apt-get), and for tests the npm packages of
-# tests/package-lock.json (npm ci). Safe to run again: it only installs
-# what is absent.
+# tests/package-lock.json (npm ci; Debian's chromium serves the browser
+# tests). Safe to run again: it only installs what is absent.
 set -eu
 what=${1:-run}
 
@@ -10,7 +10,8 @@ build_pkgs="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
 libmicrohttpd-dev libhiredis-dev libjansson-dev libuv1-dev libssl-dev
 libcurl4-openssl-dev"
 run_pkgs="redis-server redis-tools openssl"
-test_pkgs="libcmocka-dev clang-14 libclang-rt-14-dev haproxy docker-compose"
+test_pkgs="libcmocka-dev clang-14 libclang-rt-14-dev haproxy docker-compose
+chromium"
 
 want="$build_pkgs $run_pkgs"
 [ "$what" = test ] && want="$want $test_pkgs"
@@ -36,6 +37,7 @@ if [ "$what" = test ]; then
 	cd "$(dirname "$0")/../tests"
 	if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 		echo "deps: npm ci in tests/"
-		npm ci --no-audit --no-fund --loglevel=error
+		# playwright-core drives Debian's chromium (above); it never fetches a browser
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 	fi
 fi

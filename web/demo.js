@@ -89,17 +89,37 @@ function titleOf(data) {
   return s.length > 120 ? `${s.slice(0, 119)}…` : s;
 }
 
-/** Data as short readable lines: one line per top-level key. */
-function formatData(data, deleted) {
+/** Data as short readable lines, one per top-level key: [{key, text}]; null for none. */
+function dataLines(data, deleted) {
   if (deleted || data === null || data === undefined) return null;
-  if (typeof data !== 'object' || Array.isArray(data)) return JSON.stringify(data);
+  const cut = (t) => (t && t.length > 160 ? `${t.slice(0, 159)}…` : t);
+  if (typeof data !== 'object' || Array.isArray(data)) return [{ key: null, text: cut(JSON.stringify(data)) }];
   const lines = Object.entries(data).map(([k, v]) => {
-    let s = JSON.stringify(v);
-    if (k === 'created' && Number.isFinite(v)) s += `  (${clock(v)})`;
-    if (s && s.length > 160) s = `${s.slice(0, 159)}…`;
-    return `${k}: ${s}`;
+    let t = JSON.stringify(v);
+    if (k === 'created' && Number.isFinite(v)) t += ` (${clock(v)})`;
+    return { key: k, text: `${k}: ${cut(t)}` };
   });
-  return lines.length ? lines.join('\n') : '{}';
+  return lines.length ? lines : [{ key: null, text: '{}' }];
+}
+
+function formatData(data, deleted) {
+  const lines = dataLines(data, deleted);
+  return lines ? lines.map((l) => l.text).join('\n') : null;
+}
+
+/** The data as a <pre>; keys whose value differs from other's are marked. */
+function dataBlock(data, deleted, other, emptyText) {
+  const lines = dataLines(data, deleted);
+  const pre = el('pre', { class: lines ? 'data' : 'data none' });
+  if (!lines) { pre.textContent = emptyText; return pre; }
+  const otherObj = other && typeof other === 'object' && !Array.isArray(other) ? other : null;
+  lines.forEach((l, i) => {
+    const differs = otherObj && l.key !== null
+      && JSON.stringify(data[l.key]) !== JSON.stringify(otherObj[l.key]);
+    pre.append(el('span', { class: differs ? 'diff' : undefined, title: differs ? 'differs from the other side' : undefined, text: l.text }));
+    if (i < lines.length - 1) pre.append('\n');
+  });
+  return pre;
 }
 
 /* ---------------------------------------------------------------- toasts */
@@ -356,6 +376,9 @@ function refreshQueued() {
 /* ---------------------------------------------------------------- writes */
 
 function settle(promise) {
+  // The write is queued by now or in a moment: count it either way.
+  queueMicrotask(refreshQueued);
+  setTimeout(refreshQueued, 0);
   return Promise.resolve(promise)
     .catch((err) => showError(err))
     .finally(() => { refreshQueued(); renderFromCollection(); });
@@ -646,10 +669,10 @@ function versionList(version, other) {
   return ul;
 }
 
-function sideBox(kind, heading, doc, otherVersion, extra) {
-  const text = doc ? formatData(doc.data, doc.deleted) : null;
-  const data = el('pre', { class: text === null ? 'data none' : 'data' });
-  data.textContent = text === null ? (doc ? 'deleted' : 'nothing stored') : text;
+function sideBox(kind, heading, doc, other, extra) {
+  const otherVersion = other && other.version;
+  const data = dataBlock(doc && doc.data, !doc || doc.deleted, other && !other.deleted ? other.data : null,
+    doc ? 'deleted' : 'nothing stored');
   const h3 = el('h3', {}, heading);
   if (extra) h3.append(extra);
   const box = el('div', { class: `side-box ${kind}` }, h3, data);
@@ -678,11 +701,12 @@ function addConflict(ev) {
     if (state.conflictIds.has(key)) return;
     state.conflictIds.add(key);
   }
-  const name = titleOf((ev.result && ev.result.data) || (ev.incoming && ev.incoming.data) || (ev.stored && ev.stored.data));
+  const titled = [ev.result, ev.incoming, ev.stored].find((d) => d && d.data && typeof d.data.title === 'string');
+  const name = titled ? titled.data.title : null;
   const time = ev.time || (ev.incoming && ev.incoming.timestamp) || Date.now();
 
   const head = el('div', { class: 'c-head' },
-    el('span', { class: 'c-doc', title: `document ${ev.id}` }, name || ev.id),
+    el('span', { class: 'c-doc', title: `document ${ev.id}` }, name || el('span', { class: 'mono', text: ev.id })),
     el('span', { class: 'pill', title: 'collection', text: ev.collection }),
     el('span', { class: 'pill policy', title: 'the collection’s conflict policy', text: ev.policy }),
     el('span', { class: 'visually-hidden', text: 'winner:' }),
@@ -693,8 +717,8 @@ function addConflict(ev) {
 
   const incoming = ev.incoming || null;
   const stored = ev.stored || null;
-  const storedBox = sideBox('stored', 'Stored', stored, incoming && incoming.version);
-  const incomingBox = sideBox('incoming', 'Incoming', incoming, stored && stored.version,
+  const storedBox = sideBox('stored', 'Stored', stored, incoming);
+  const incomingBox = sideBox('incoming', 'Incoming', incoming, stored,
     ev.mine ? el('span', { class: 'pill mine', text: 'your edit' }) : null);
   const li = el('li', {
     class: `conflict fresh${ev.mine ? ' mine' : ''}`,
@@ -711,7 +735,8 @@ function addConflict(ev) {
     const answer = r.answer ? { data: r.answer.data, deleted: !!r.answer.deleted } : null;
     const box = el('div', { class: 'side-box answer' },
       el('h3', {}, `Resolver answered · HTTP ${r.status || '—'} · ${r.ms ?? '?'} ms`),
-      el('pre', { class: answer ? 'data' : 'data none', text: answer ? (formatData(answer.data, answer.deleted) ?? 'deleted') : `no usable answer${ev.reason ? ` (${ev.reason})` : ''}` }));
+      answer ? dataBlock(answer.data, answer.deleted, null, 'deleted')
+        : el('pre', { class: 'data none', text: `no usable answer${ev.reason ? ` (${ev.reason})` : ''}` }));
     li.append(el('div', { class: 'resolver' }, box));
     if (ev.winner === 'resolver') box.classList.add('won');
   }

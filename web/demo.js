@@ -96,7 +96,7 @@ function dataLines(data, deleted) {
   if (typeof data !== 'object' || Array.isArray(data)) return [{ key: null, text: cut(JSON.stringify(data)) }];
   const lines = Object.entries(data).map(([k, v]) => {
     let t = JSON.stringify(v);
-    if (k === 'created' && Number.isFinite(v)) t += ` (${clock(v)})`;
+    if (k === 'created' && Number.isFinite(v)) t = clock(v);
     return { key: k, text: `${k}: ${cut(t)}` };
   });
   return lines.length ? lines : [{ key: null, text: '{}' }];
@@ -162,6 +162,12 @@ function plainWords(err) {
       return 'The gateway had an internal error. Try again in a moment.';
     case 'timeout':
       return 'The gateway took too long to answer.';
+    case 'token':
+      return 'Could not get a sign-in token. Retrying…';
+    case 'merge':
+      return 'Merging your edit with the stored version failed; the stored version was kept.';
+    case 'no_websocket':
+      return 'This browser has no WebSocket support, so live updates cannot work.';
     default:
       return 'Something went wrong talking to the gateway.';
   }
@@ -200,7 +206,7 @@ function showError(err) {
     w.fail(plainWords(err));
     return;
   }
-  if (err.code === 'unauthorized' && status401Handler) status401Handler(err);
+  if ((err.code === 'unauthorized' || err.code === 'policy') && status401Handler) status401Handler(err);
   const detail = [err.code, err.message].filter(Boolean).join(': ');
   toast(plainWords(err), { detail });
 }
@@ -278,10 +284,17 @@ const tokenForm = {
       sessionStorage.setItem(TOKEN_KEY, t);
       state.token = t;
       state.tokenSource = 'form';
-      this.hide();
       const waiters = this.waiters.splice(0);
+      if (!waiters.length && state.sg) {
+        // The library holds the refused token and is not asking for one:
+        // start this window again with the new one (a link's token goes).
+        if (location.hash) history.replaceState(null, '', `${location.pathname}${location.search}`);
+        location.reload();
+        return;
+      }
+      this.hide();
       for (const w of waiters) w(t);
-      // If the library gave up waiting, nudge it back online.
+      // After a refused sign-in (close 1008) the library waits for goOnline().
       if (state.sg && state.sg.status === 'offline' && !state.userOffline) state.sg.goOnline();
     });
   },
@@ -380,7 +393,9 @@ function settle(promise) {
   queueMicrotask(refreshQueued);
   setTimeout(refreshQueued, 0);
   return Promise.resolve(promise)
-    .catch((err) => showError(err))
+    // A refusal from the gateway also comes as an error event (shown there);
+    // anything else (a TypeError, storage failing) is shown here.
+    .catch((err) => { if (!(err && typeof err.code === 'string')) showError(err); })
     .finally(() => { refreshQueued(); renderFromCollection(); });
 }
 
@@ -711,15 +726,14 @@ function addConflict(ev) {
     el('span', { class: 'pill policy', title: 'the collection’s conflict policy', text: ev.policy }),
     el('span', { class: 'visually-hidden', text: 'winner:' }),
     el('span', { class: 'pill winner', title: 'who won', text: ev.winner }),
-    ev.mine ? el('span', { class: 'pill mine', text: 'your edit' }) : null,
+    ev.mine ? el('span', { class: 'pill mine', title: 'the incoming write came from this window', text: 'your edit' }) : null,
     ev.fallback ? el('span', { class: 'pill fallback', title: 'the resolver failed; the fallback decided', text: `fallback ${ev.fallback}${ev.reason ? ` · ${ev.reason}` : ''}` }) : null,
     el('time', { datetime: new Date(time).toISOString(), text: clock(time) }));
 
   const incoming = ev.incoming || null;
   const stored = ev.stored || null;
   const storedBox = sideBox('stored', 'Stored', stored, incoming);
-  const incomingBox = sideBox('incoming', 'Incoming', incoming, stored,
-    ev.mine ? el('span', { class: 'pill mine', text: 'your edit' }) : null);
+  const incomingBox = sideBox('incoming', ev.mine ? 'Incoming · yours' : 'Incoming', incoming, stored);
   const li = el('li', {
     class: `conflict fresh${ev.mine ? ' mine' : ''}`,
     'data-id': ev.id,

@@ -984,7 +984,9 @@ async function start() {
   if ($('offline-switch').checked) { state.userOffline = true; sg.goOffline(); }
 
   Promise.resolve(collection.ready()).then(() => { refreshActor(); refreshStatus(); }).catch(showError);
-  if (!state.editing && $('token-form').hidden) $('new-title').focus({ preventScroll: true });
+  // Ready to type on a desktop; on a phone a focused input would pop the keyboard up.
+  const finePointer = window.matchMedia && window.matchMedia('(hover: hover) and (pointer: fine)').matches;
+  if (finePointer && !state.editing && $('token-form').hidden) $('new-title').focus({ preventScroll: true });
 }
 
 start().catch((err) => {

@@ -155,8 +155,9 @@ export class Gateway {
   static async start({ redis, env = {}, config, node = 'gw', ready = true, args = [], wrap = [] } = {}) {
     const g = new Gateway();
     g.wrap = wrap; // e.g. ['prlimit', '--nofile=200:200', '--'] (it execs: same pid)
-    g.httpPort = await freePort();
-    g.wsPort = await freePort();
+    // ports the test chose (a restart on the same ports) are kept
+    g.httpPort = env.SYNCGATE_HTTP_PORT ? Number(env.SYNCGATE_HTTP_PORT) : await freePort();
+    g.wsPort = env.SYNCGATE_WS_PORT ? Number(env.SYNCGATE_WS_PORT) : await freePort();
     g.dir = mkdtempSync(path.join(tmpdir(), 'sg-gw-'));
     g.logs = '';
     g.stderr = '';

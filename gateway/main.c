@@ -171,6 +171,22 @@ static int setup_auth(struct proc *p)
 	return 0;
 }
 
+/* The dev option: refused off loopback, loud when on. 0 or -1. */
+static int check_dev(const struct config *c)
+{
+	struct gw_error e = {0, ""};
+
+	if (config_check_dev(c, &e)) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	if (c->dev)
+		log_warn("dev mode: POST /v1/dev/token mints tokens for anyone who "
+			 "can reach this port (%s:%d). Development only.", c->bind,
+			 c->http_port);
+	return 0;
+}
+
 static void store_reconnected(void *ctx)
 {
 	struct proc *p = ctx;
@@ -278,7 +294,7 @@ int main(int argc, char **argv)
 	}
 	p.app.cfg = &p.cfg;
 	p.app.node = p.node;
-	if (setup_auth(&p))
+	if (setup_auth(&p) || check_dev(&p.cfg))
 		goto out_auth;
 
 	uv_loop_init(&loop);

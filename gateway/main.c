@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "devtoken.h"
 #include "hub.h"
 #include "keys.h"
 #include "log.h"
@@ -105,24 +106,19 @@ static void tick_cb(uv_timer_t *t)
 	hub_tick(p->app.hub, (int64_t)uv_now(t->loop));
 }
 
+/* --make-token SUBJECT: prints a 24-hour all-permissions token (the same
+ * minting as POST /v1/dev/token). Returns the exit code. */
 static int make_token(const struct config *cfg, const char *sub)
 {
-	json_t *claims;
 	char *tok;
-	time_t now = time(NULL);
 
 	if (strlen(cfg->jwt_secret) < JWT_HS256_MIN_SECRET) {
 		fprintf(stderr, "syncgate: --make-token needs SYNCGATE_JWT_SECRET "
 				"(at least %d bytes)\n", JWT_HS256_MIN_SECRET);
 		return 2;
 	}
-	claims = json_pack("{s:s,s:I,s:I,s:{s:[s],s:[s]}}", "sub", sub, "iat",
-			   (json_int_t)now, "exp", (json_int_t)now + 86400, "sync",
-			   "read", "*", "write", "*");
-	tok = claims ? jwt_sign_hs256((const unsigned char *)cfg->jwt_secret,
-				      strlen(cfg->jwt_secret), claims)
-		     : NULL;
-	json_decref(claims);
+	tok = devtoken_mint(cfg->jwt_secret, strlen(cfg->jwt_secret), sub,
+			    (int64_t)time(NULL), DEVTOKEN_TTL_MAX);
 	if (!tok) {
 		fprintf(stderr, "syncgate: cannot make a token for \"%s\"\n", sub);
 		return 2;

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +16,7 @@
 #include "jsonx.h"
 #include "sbuf.h"
 
-enum opt_type { T_STR, T_INT, T_I64 };
+enum opt_type { T_STR, T_INT, T_I64, T_BOOL };
 
 #define F_SECRET 1  /* hidden by --print-config */
 #define F_NOFILE 2  /* environment or flag only (secrets) */
@@ -133,6 +135,8 @@ static const struct opt opts[] = {
 	{"shutdown_timeout_s", "SYNCGATE_SHUTDOWN_TIMEOUT_S", T_INT,
 	 O(shutdown_timeout_s), "10", 1, 300, 0, NULL,
 	 "SIGTERM: longest wait for in-flight requests"},
+	{"dev", "SYNCGATE_DEV", T_BOOL, O(dev), "false", 0, 0, 0, NULL,
+	 "dev mode: POST /v1/dev/token mints tokens for anyone (loopback bind only)"},
 };
 
 /* ---- setting one option ------------------------------------------------ */
@@ -174,6 +178,18 @@ static int set_opt(struct config *c, const struct opt *o, const char *v,
 			memset(*f, 0, strlen(*f));
 		free(*f);
 		*f = dup;
+		return 0;
+	} else if (o->type == T_BOOL) {
+		bool *b = (bool *)(void *)((char *)c + o->off);
+
+		if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+			*b = true;
+		else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+			*b = false;
+		else
+			return gw_fail(err, GW_EBADREQ,
+				       "%s (%s): must be true, false, 1 or 0", o->name,
+				       from);
 		return 0;
 	} else {
 		char *end;
@@ -280,6 +296,9 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 				     o->env);
 		} else if (json_is_string(v)) {
 			rc = set_opt(c, o, json_string_value(v), "config file", err);
+		} else if (json_is_boolean(v) && o->type == T_BOOL) {
+			rc = set_opt(c, o, json_is_true(v) ? "true" : "false",
+				     "config file", err);
 		} else if (json_is_integer(v) && o->type != T_STR) {
 			char num[32];
 
@@ -394,6 +413,28 @@ int config_parse_redis_url(struct config *c, const char *url,
 	return 0;
 }
 
+/* ---- the dev option ------------------------------------------------------ */
+
+bool config_bind_loopback(const char *addr)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (inet_pton(AF_INET, addr, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, addr, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+int config_check_dev(const struct config *c, struct gw_error *err)
+{
+	if (!c->dev || config_bind_loopback(c->bind))
+		return 0;
+	return gw_fail(err, GW_EBADREQ,
+		       "dev mode mints tokens for anyone who can connect: it needs a "
+		       "loopback bind address (127.0.0.0/8 or ::1), not \"%s\"",
+		       c->bind);
+}
+
 /* ---- loading ---------------------------------------------------------------- */
 
 int config_load(struct config *c, int argc, char **argv, char **envp,
@@ -466,6 +507,8 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 				       o->name, o->env);
 		if (eq)
 			val = eq + 1;
+		else if (o->type == T_BOOL)
+			val = "true"; /* --dev alone; never takes the next argument */
 		else if (i + 1 < argc)
 			val = argv[++i];
 		else
@@ -511,7 +554,7 @@ void config_print_help(FILE *out)
 	char flag[96];
 
 	fprintf(out,
-		"usage: syncgate [--config FILE] [--OPTION VALUE]... [--print-config]\n"
+		"usage: syncgate [--config FILE] [--OPTION VALUE]... [--dev] [--print-config]\n"
 		"       syncgate --make-token SUBJECT   (HS256 dev token, 24 h, all permissions)\n\n"
 		"Options (flag, environment variable, default):\n");
 	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
@@ -568,6 +611,8 @@ void config_print(const struct config *c, FILE *out)
 				}
 			}
 			print_str(&sb, v);
+		} else if (o->type == T_BOOL) {
+			sbuf_adds(&sb, *(const bool *)f ? "true" : "false");
 		} else if (o->type == T_INT) {
 			sbuf_addf(&sb, "%d", *(const int *)f);
 		} else {

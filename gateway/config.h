@@ -60,6 +60,7 @@ struct config {
 	int writes_waiting_max;
 	int shutdown_timeout_s;
 	int list_limit_max;
+	bool dev;                   /* POST /v1/dev/token; loopback bind only */
 	/* structured options (file only) */
 	struct policy_set colls;    /* owned; secrets from the environment */
 	struct acl_perms default_perms;
@@ -98,6 +99,16 @@ void config_release(struct config *cfg);
 void config_print_help(FILE *out);
 /* Writes the effective configuration as JSON, secrets hidden. */
 void config_print(const struct config *cfg, FILE *out);
+/*
+ * Whether addr is a loopback address literal: IPv4 in 127.0.0.0/8 or IPv6
+ * ::1 (names such as "localhost" are not: they are not resolved).
+ */
+bool config_bind_loopback(const char *addr);
+/*
+ * The rule of the dev option: 0 when dev is off or bind is loopback
+ * (config_bind_loopback); else GW_EBADREQ with err saying why.
+ */
+int config_check_dev(const struct config *cfg, struct gw_error *err);
 /* Parses redis://[[user]:password@]host[:port][/db] into cfg's redis_*
  * fields. */
 int config_parse_redis_url(struct config *cfg, const char *url,

@@ -6,6 +6,8 @@
  */
 #include "httpcheck.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -109,6 +111,51 @@ const char *httpcheck_mime_type(const char *path)
 		if (strcmp(dot, types[i].ext) == 0)
 			return types[i].type;
 	return "application/octet-stream";
+}
+
+void httpcheck_etag(uint64_t size, uint64_t mtime_ns, char *out)
+{
+	snprintf(out, HTTPCHECK_ETAG_MAX, "W/\"%" PRIx64 "-%" PRIx64 "\"", size,
+		 mtime_ns);
+}
+
+/* The opaque tag of *p ("W/" skipped): its start and length, *p moved past
+ * it; false when *p holds no well-formed tag (RFC 9110 8.8.3). */
+static bool next_tag(const char **p, const char **tag, size_t *len)
+{
+	const char *s = *p, *end;
+
+	if (strncmp(s, "W/", 2) == 0)
+		s += 2;
+	if (*s != '"' || !(end = strchr(s + 1, '"')))
+		return false;
+	*tag = s;
+	*len = (size_t)(end + 1 - s);
+	*p = end + 1;
+	return true;
+}
+
+bool httpcheck_etag_matches(const char *inm, const char *etag)
+{
+	const char *mine, *p = etag, *tag;
+	size_t mlen, len;
+
+	if (!inm || !next_tag(&p, &mine, &mlen))
+		return false;
+	p = inm;
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (!*p)
+			return false;
+		if (*p == '*')
+			return true;
+		if (!next_tag(&p, &tag, &len))
+			return false;
+		if (len == mlen && memcmp(tag, mine, len) == 0)
+			return true;
+		if (*p && *p != ',' && *p != ' ' && *p != '\t')
+			return false;
+	}
 }
 
 void httpcheck_public_host(const char *host, char *out)

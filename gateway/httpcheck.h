@@ -2,19 +2,22 @@
  * httpcheck.h - the hardening rules of the REST listener as pure functions
  * over strings (operations.md "What the gateway enforces"): request shapes
  * that smuggle or flood, percent-decoding that never yields a NUL, which
- * paths may name a static file and its type, and the Host value that may go
- * into a ws:// URL. No HTTP library, no sockets, no allocation; any thread.
+ * paths may name a static file, its type and weak ETag (and If-None-Match
+ * against it), and the Host value that may go into a ws:// URL. No HTTP
+ * library, no sockets, no allocation; any thread.
  */
 #ifndef SG_HTTPCHECK_H
 #define SG_HTTPCHECK_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HTTPCHECK_FIELDS_MAX 100    /* header fields; more: GW_EHEADERS */
 #define HTTPCHECK_PATH_MAX 200      /* longest static-file path */
 #define HTTPCHECK_HOST_MAX 255      /* longest Host value used as is */
 #define HTTPCHECK_HOST_DEFAULT "127.0.0.1"
+#define HTTPCHECK_ETAG_MAX 38       /* W/"<16 hex>-<16 hex>" and a NUL */
 
 /* Header fields of one request, as httpcheck_count saw them. */
 struct httpcheck_counts {
@@ -57,6 +60,22 @@ bool httpcheck_static_path(const char *url);
 /* The Content-Type for path by its extension; application/octet-stream
  * for any other. Returns a static string. */
 const char *httpcheck_mime_type(const char *path);
+
+/*
+ * The weak ETag of a static file, W/"<size hex>-<mtime ns hex>" (lower
+ * case, no leading zeros), written into out (HTTPCHECK_ETAG_MAX bytes).
+ * Weak: two files of the same size and mtime may differ in bytes.
+ */
+void httpcheck_etag(uint64_t size, uint64_t mtime_ns, char *out);
+
+/*
+ * Whether an If-None-Match value (NULL when absent) matches etag, by the
+ * weak comparison of RFC 9110 13.1.2 (a "W/" on either side is ignored):
+ * "*" matches any, else one of the comma-separated entity-tags must equal
+ * etag's opaque tag. A malformed member ends the list: what follows it
+ * does not match.
+ */
+bool httpcheck_etag_matches(const char *if_none_match, const char *etag);
 
 /*
  * The host part of a Host header value for a URL we hand out: host (NULL

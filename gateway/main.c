@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "devtoken.h"
 #include "hub.h"
 #include "keys.h"
 #include "log.h"
@@ -105,24 +106,19 @@ static void tick_cb(uv_timer_t *t)
 	hub_tick(p->app.hub, (int64_t)uv_now(t->loop));
 }
 
+/* --make-token SUBJECT: prints a 24-hour all-permissions token (the same
+ * minting as POST /v1/dev/token). Returns the exit code. */
 static int make_token(const struct config *cfg, const char *sub)
 {
-	json_t *claims;
 	char *tok;
-	time_t now = time(NULL);
 
 	if (strlen(cfg->jwt_secret) < JWT_HS256_MIN_SECRET) {
 		fprintf(stderr, "syncgate: --make-token needs SYNCGATE_JWT_SECRET "
 				"(at least %d bytes)\n", JWT_HS256_MIN_SECRET);
 		return 2;
 	}
-	claims = json_pack("{s:s,s:I,s:I,s:{s:[s],s:[s]}}", "sub", sub, "iat",
-			   (json_int_t)now, "exp", (json_int_t)now + 86400, "sync",
-			   "read", "*", "write", "*");
-	tok = claims ? jwt_sign_hs256((const unsigned char *)cfg->jwt_secret,
-				      strlen(cfg->jwt_secret), claims)
-		     : NULL;
-	json_decref(claims);
+	tok = devtoken_mint(cfg->jwt_secret, strlen(cfg->jwt_secret), sub,
+			    (int64_t)time(NULL), DEVTOKEN_TTL_MAX);
 	if (!tok) {
 		fprintf(stderr, "syncgate: cannot make a token for \"%s\"\n", sub);
 		return 2;
@@ -168,6 +164,22 @@ static int setup_auth(struct proc *p)
 	p->app.idcfg.open = p->app.dev_open;
 	p->app.idcfg.jwt = &p->app.jwt;
 	p->app.idcfg.defaults = &c->default_perms;
+	return 0;
+}
+
+/* The dev option: refused off loopback, loud when on. 0 or -1. */
+static int check_dev(const struct config *c)
+{
+	struct gw_error e = {0, ""};
+
+	if (config_check_dev(c, &e)) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	if (c->dev)
+		log_warn("dev mode: POST /v1/dev/token mints tokens for anyone who "
+			 "can reach this port (%s:%d). Development only.", c->bind,
+			 c->http_port);
 	return 0;
 }
 
@@ -278,7 +290,7 @@ int main(int argc, char **argv)
 	}
 	p.app.cfg = &p.cfg;
 	p.app.node = p.node;
-	if (setup_auth(&p))
+	if (setup_auth(&p) || check_dev(&p.cfg))
 		goto out_auth;
 
 	uv_loop_init(&loop);

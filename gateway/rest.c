@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "devtoken.h"
 #include "httpcheck.h"
 #include "identity.h"
 #include "log.h"
@@ -286,8 +287,9 @@ static enum MHD_Result h_info(struct req *q, const char *url)
 	sbuf_adds(&sb, ",\"ws_url\":");
 	sbuf_add_json_str(&sb, ws_url.buf ? ws_url.buf : "", ws_url.len);
 	sbuf_adds(&sb, app->dev_open ? ",\"auth\":\"none\",\"warning\":\"auth is off: "
-				       "anyone may read and write everything (dev only)\"}"
-				     : ",\"auth\":\"jwt\"}");
+				       "anyone may read and write everything (dev only)\""
+				     : ",\"auth\":\"jwt\"");
+	sbuf_adds(&sb, app->cfg->dev ? ",\"dev\":true}" : "}");
 	sbuf_release(&ws_url);
 	if (sbuf_failed(&sb)) {
 		sbuf_release(&sb);
@@ -325,6 +327,47 @@ static enum MHD_Result h_static(struct req *q, const char *url)
 		return MHD_NO;
 	metrics.http_requests++;
 	return ret;
+}
+
+/* POST /v1/dev/token (routed only in dev mode): an all-permissions token
+ * for the body's sub and ttl_s; with auth.mode none, no token at all. */
+static enum MHD_Result h_dev_token(struct req *q, const char *url)
+{
+	struct app *app = q->r->app;
+	struct devtoken_req dr;
+	struct gw_error e = {0, ""};
+	struct sbuf sb = SBUF_INIT;
+	int64_t now = (int64_t)time(NULL);
+	char *tok;
+	size_t len;
+
+	GW_UNUSED(url);
+	if (devtoken_parse(q->body.buf, q->body.len, app->cfg->json_depth, &dr, &e))
+		return send_error(q, GW_EBADREQ, e.msg);
+	if (app->dev_open)
+		return send_json(q, MHD_HTTP_OK,
+				 "{\"token\":null,\"auth\":\"none\",\"dev\":true}");
+	tok = devtoken_mint(app->cfg->jwt_secret, strlen(app->cfg->jwt_secret),
+			    dr.sub, now, dr.ttl_s);
+	if (!tok)
+		return send_error(q, GW_EINTERNAL, "cannot mint a token");
+	sbuf_adds(&sb, "{\"token\":");
+	sbuf_add_json_str(&sb, tok, strlen(tok));
+	sbuf_adds(&sb, ",\"sub\":");
+	sbuf_add_json_str(&sb, dr.sub, strlen(dr.sub));
+	sbuf_addf(&sb, ",\"expires_at\":%lld,\"dev\":true}",
+		  (long long)(now + dr.ttl_s));
+	memset(tok, 0, strlen(tok));
+	free(tok);
+	if (sbuf_failed(&sb)) {
+		sbuf_release(&sb);
+		return MHD_NO;
+	}
+	log_msg(LOG_INFO, "req", q->id, "dev token minted for \"%s\" (%lld s)",
+		dr.sub, (long long)dr.ttl_s);
+	len = sb.len;
+	return send_body(q, MHD_HTTP_OK, sbuf_detach(&sb, NULL), len,
+			 "application/json", NULL);
 }
 
 /* ---- documents ----------------------------------------------------------- */
@@ -481,6 +524,7 @@ enum target {
 	T_READY,    /* /v1/ready */
 	T_INFO,     /* /v1/info */
 	T_METRICS,  /* /metrics */
+	T_DEV_TOKEN, /* /v1/dev/token, in dev mode only */
 	T_DOCS,     /* /v1/collections/{c}/docs */
 	T_CHANGES,  /* /v1/collections/{c}/changes */
 	T_CONFLICTS, /* /v1/collections/{c}/conflicts */
@@ -491,12 +535,12 @@ enum target {
 /* The Allow header of a 405 on each target. */
 static const char *const allow_of[] = {
 	[T_HEALTH] = "GET", [T_READY] = "GET", [T_INFO] = "GET",
-	[T_METRICS] = "GET", [T_DOCS] = "GET", [T_CHANGES] = "GET",
+	[T_METRICS] = "GET", [T_DEV_TOKEN] = "POST", [T_DOCS] = "GET", [T_CHANGES] = "GET",
 	[T_CONFLICTS] = "GET",
 	[T_DOC] = "GET, PUT, DELETE", [T_STATIC] = "GET",
 };
 
-enum { M_GET = 1, M_HEAD = 2, M_PUT = 4, M_DELETE = 8 };
+enum { M_GET = 1, M_HEAD = 2, M_PUT = 4, M_DELETE = 8, M_POST = 16 };
 
 /* What the token must allow on the route's collection. */
 enum access { PUBLIC, READ, WRITE };
@@ -513,6 +557,7 @@ static const struct route {
 	{T_READY, M_GET | M_HEAD, PUBLIC, h_ready},
 	{T_INFO, M_GET | M_HEAD, PUBLIC, h_info},
 	{T_METRICS, M_GET | M_HEAD, PUBLIC, h_metrics},
+	{T_DEV_TOKEN, M_POST, PUBLIC, h_dev_token},
 	{T_DOCS, M_GET, READ, h_list},
 	{T_CHANGES, M_GET, READ, h_changes},
 	{T_CONFLICTS, M_GET, READ, h_conflicts},
@@ -529,6 +574,7 @@ static unsigned method_bit(const char *method)
 		unsigned bit;
 	} methods[] = {
 		{"GET", M_GET}, {"HEAD", M_HEAD}, {"PUT", M_PUT}, {"DELETE", M_DELETE},
+		{"POST", M_POST},
 	};
 
 	for (size_t i = 0; i < GW_ARRAY_LEN(methods); i++)
@@ -589,6 +635,9 @@ static int parse_target(struct req *q, const char *url, const char **why)
 	for (size_t i = 0; i < GW_ARRAY_LEN(fixed); i++)
 		if (strcmp(url, fixed[i].path) == 0)
 			return fixed[i].target;
+	/* without --dev the path does not exist: 404 like any other */
+	if (q->r->app->cfg->dev && strcmp(url, "/v1/dev/token") == 0)
+		return T_DEV_TOKEN;
 	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0) {
 		*why = "no such endpoint";
 		return GW_ENOTFOUND;

@@ -15,10 +15,38 @@
 #include "common.h"
 #include "httpcheck.h"
 
+/* 304 for a file the client has (its etag matched): headers, no body.
+ * (libmicrohttpd 0.9.75 adds Content-Length: 0 to it; clients ignore the
+ * length of a 304.) */
+static enum MHD_Result not_modified(struct MHD_Connection *conn, const char *etag)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "ETag", etag);
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The file's etag, size and mtime (ns): httpcheck_etag. */
+static void file_etag(const struct stat *st, char *etag)
+{
+	uint64_t ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u +
+		      (uint64_t)st->st_mtim.tv_nsec;
+
+	httpcheck_etag((uint64_t)st->st_size, ns, etag);
+}
+
 int webroot_serve(struct MHD_Connection *conn, const char *root,
 		  const char *url, enum MHD_Result *ret)
 {
-	char path[1024];
+	char path[1024], etag[HTTPCHECK_ETAG_MAX];
 	struct stat st;
 	struct MHD_Response *resp;
 	size_t n = strlen(url);
@@ -34,12 +62,22 @@ int webroot_serve(struct MHD_Connection *conn, const char *root,
 			close(fd);
 		return GW_ENOTFOUND;
 	}
+	file_etag(&st, etag);
+	if (httpcheck_etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								"If-None-Match"),
+				   etag)) {
+		close(fd);
+		*ret = not_modified(conn, etag);
+		return 0;
+	}
+	/* MHD sends no body to a HEAD, and closes fd with the response */
 	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
 	if (!resp) {
 		close(fd);
 		return GW_ENOMEM;
 	}
 	MHD_add_response_header(resp, "Content-Type", httpcheck_mime_type(path));
+	MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	*ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);

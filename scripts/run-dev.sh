@@ -3,8 +3,11 @@
 # (AOF, noeviction) in a temp dir unless SYNCGATE_REDIS_URL is set; unless
 # SYNCGATE_CONFIG is set, the example cart resolver (examples/cart-resolver)
 # and a config that gives the "carts" collection the callback conflict
-# policy; then the gateway on 8080/8081 in dev mode with a fresh HS256
-# secret and a token for "dev" written to build/dev/token. Ctrl-C stops all.
+# policy; then the gateway on 8080/8081 with --dev (POST /v1/dev/token
+# mints tokens: the demo page gets its own there), a fresh HS256 secret and
+# a token for "dev" written to build/dev/token for curl. With
+# SYNCGATE_AUTH_MODE=none there is no token and build/dev/token is left as
+# it is. Ctrl-C stops all.
 set -eu
 cd "$(dirname "$0")/.."
 dev=build/dev
@@ -85,16 +88,23 @@ if [ "$SYNCGATE_AUTH_MODE" = none ]; then
   *  and write every collection. Never expose this setup.    *
   ************************************************************
 MSG
-	: > "$dev/token"
-	demo="$http/"
+	demo="$http/  (no token needed: auth is off)"
+	token_line="    token       : none (auth is off; $dev/token left as it is)"
+	try_token=""
+	try_auth=""
 else
 	if [ -z "${SYNCGATE_JWT_SECRET:-}" ]; then
 		SYNCGATE_JWT_SECRET=$(openssl rand -hex 32)
 	fi
 	export SYNCGATE_JWT_SECRET
-	build/syncgate --make-token dev > "$dev/token"
-	chmod 600 "$dev/token"
-	demo="$http/#token=$(cat "$dev/token")"
+	(umask 077 && build/syncgate --make-token dev > "$dev/token.new")
+	chmod 600 "$dev/token.new"
+	mv "$dev/token.new" "$dev/token"
+	demo="$http/  (the page gets its token from the dev endpoint)"
+	token_line="    token (24 h): written to $dev/token  (subject \"dev\", may read and write everything)"
+	try_token="    export TOKEN=\$(cat $dev/token)
+"
+	try_auth=" -H \"Authorization: Bearer \$TOKEN\""
 fi
 
 cat <<MSG
@@ -102,18 +112,19 @@ cat <<MSG
   syncgate is starting (dev mode)
     REST + demo : $http/
     WebSocket   : $ws
-    token (24 h): written to $dev/token  (subject "dev", may read and write everything)
+$token_line
     demo page   : $demo
+    dev tokens  : POST $http/v1/dev/token is on (--dev, loopback only):
+                  curl -s -X POST $http/v1/dev/token -d '{"sub":"alice","ttl_s":600}'
 $carts
   try it (another terminal, in this folder):
-    export TOKEN=\$(cat $dev/token)
-    node scripts/ws-tail.mjs todos &
-    curl -s -X PUT $http/v1/collections/todos/docs/a1 -H "Authorization: Bearer \$TOKEN" -d '{"data":{"title":"milk"}}'
+$try_token    node scripts/ws-tail.mjs todos &
+    curl -s -X PUT $http/v1/collections/todos/docs/a1$try_auth -d '{"data":{"title":"milk"}}'
 
   Ctrl-C stops the gateway and the private Redis.
 
 MSG
-build/syncgate &
+build/syncgate --dev &
 gw_pid=$!
 wait "$gw_pid" || true
 gw_pid=""

@@ -710,6 +710,96 @@ static void test_option_sources(void **state)
 	drop_file(path);
 }
 
+static void test_dev_option(void **state)
+{
+	static const char *const flag[] = {"--dev", "--print-config", NULL};
+	static const char *const flag_off[] = {"--dev=false", NULL};
+	static const char *const bad[] = {"--dev=yes", NULL};
+	static const char *const env[] = {"SYNCGATE_DEV=1", NULL};
+	static const char *const env_bad[] = {"SYNCGATE_DEV=on", NULL};
+	char *path = tmp_file("{\"dev\":true}");
+	char *path_str = tmp_file("{\"dev\":\"yes\"}");
+	const char *file[] = {"--config", path, NULL};
+	const char *file_bad[] = {"--config", path_str, NULL};
+	struct config c;
+	enum config_action act;
+	struct gw_error e;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, NULL, NULL, &act, &e), 0);
+	assert_false(c.dev);
+	out = printed(&c);
+	assert_non_null(strstr(out, "\"dev\":false"));
+	free(out);
+	config_release(&c);
+	/* --dev takes no value: the next argument stays a flag */
+	assert_int_equal(load(&c, flag, NULL, &act, &e), 0);
+	assert_true(c.dev);
+	assert_int_equal(act, CONFIG_PRINT);
+	out = printed(&c);
+	assert_non_null(strstr(out, "\"dev\":true"));
+	free(out);
+	config_release(&c);
+	assert_int_equal(load(&c, NULL, env, &act, &e), 0);
+	assert_true(c.dev);
+	config_release(&c);
+	/* flags beat the environment */
+	assert_int_equal(load(&c, flag_off, env, &act, &e), 0);
+	assert_false(c.dev);
+	config_release(&c);
+	assert_int_equal(load(&c, file, NULL, &act, &e), 0);
+	assert_true(c.dev);
+	config_release(&c);
+	assert_int_equal(load(&c, bad, NULL, &act, &e), GW_EBADREQ);
+	assert_non_null(strstr(e.msg, "dev"));
+	config_release(&c);
+	assert_int_equal(load(&c, NULL, env_bad, &act, &e), GW_EBADREQ);
+	assert_non_null(strstr(e.msg, "SYNCGATE_DEV"));
+	config_release(&c);
+	assert_int_equal(load(&c, file_bad, NULL, &act, &e), GW_EBADREQ);
+	config_release(&c);
+	drop_file(path);
+	drop_file(path_str);
+}
+
+static void test_bind_loopback(void **state)
+{
+	static const struct {
+		const char *addr;
+		bool loopback;
+	} rows[] = {
+		{"127.0.0.1", true}, {"127.255.255.254", true}, {"127.1.2.3", true},
+		{"::1", true}, {"0:0:0:0:0:0:0:1", true},
+		{"0.0.0.0", false}, {"10.0.0.1", false}, {"128.0.0.1", false},
+		{"126.255.255.255", false}, {"::", false}, {"::ffff:127.0.0.1", false},
+		{"localhost", false}, {"127.1", false}, {"", false},
+		{"127.0.0.1 ", false}, {"192.168.1.10", false},
+	};
+	static const char *const dev_any[] = {"SYNCGATE_DEV=1", "SYNCGATE_BIND=0.0.0.0", NULL};
+	static const char *const dev_lo[] = {"SYNCGATE_DEV=1", "SYNCGATE_BIND=127.0.0.2", NULL};
+	static const char *const any[] = {"SYNCGATE_BIND=0.0.0.0", NULL};
+	struct config c;
+	enum config_action act;
+	struct gw_error e;
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++)
+		if (config_bind_loopback(rows[i].addr) != rows[i].loopback)
+			fail_msg("row %zu (%s)", i, rows[i].addr);
+	assert_int_equal(load(&c, NULL, dev_any, &act, &e), 0);
+	assert_int_equal(config_check_dev(&c, &e), GW_EBADREQ);
+	assert_non_null(strstr(e.msg, "loopback"));
+	assert_non_null(strstr(e.msg, "0.0.0.0"));
+	config_release(&c);
+	assert_int_equal(load(&c, NULL, dev_lo, &act, &e), 0);
+	assert_int_equal(config_check_dev(&c, &e), 0);
+	config_release(&c);
+	assert_int_equal(load(&c, NULL, any, &act, &e), 0);
+	assert_int_equal(config_check_dev(&c, &e), 0); /* dev off: any bind */
+	config_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +816,8 @@ int main(void)
 		cmocka_unit_test(test_collections),
 		cmocka_unit_test(test_redis_url),
 		cmocka_unit_test(test_option_sources),
+		cmocka_unit_test(test_dev_option),
+		cmocka_unit_test(test_bind_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,6 +219,90 @@ static void test_static_path_table(void **state)
 				 rows[i].ok ? "allowed" : "refused");
 }
 
+/* What MHD hands the router is the path after httpcheck_unescape: encoded
+ * dots and slashes decode first and meet the same rule. */
+static void test_static_path_after_unescape(void **state)
+{
+	static const struct {
+		const char *raw;
+		bool ok;
+	} rows[] = {
+		{"/%2e%2e/etc/passwd", false},
+		{"/%2E%2E/etc/passwd", false},
+		{"/.%2e/x", false},
+		{"/%2e./x", false},
+		{"/a/%2e%2e%2fb", false},
+		{"/..%2fetc%2fpasswd", false},
+		{"/%252e%252e/x", false}, /* decoded once: "%2e%2e", '%' refused */
+		{"/%00/x", false},
+		{"/a%2fb.js", true},      /* "/a/b.js": a path like any other */
+		{"/%69ndex.html", true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%s", rows[i].raw);
+		httpcheck_unescape(buf);
+		if (httpcheck_static_path(buf) != rows[i].ok)
+			fail_msg("row %zu \"%s\" -> \"%s\": want %s", i, rows[i].raw,
+				 buf, rows[i].ok ? "allowed" : "refused");
+	}
+}
+
+static void test_etag(void **state)
+{
+	char e[HTTPCHECK_ETAG_MAX];
+
+	(void)state;
+	httpcheck_etag(0x1597, 0x18ed42d9f7d4b00fULL, e);
+	assert_string_equal(e, "W/\"1597-18ed42d9f7d4b00f\"");
+	httpcheck_etag(0, 0, e);
+	assert_string_equal(e, "W/\"0-0\"");
+	httpcheck_etag(UINT64_MAX, UINT64_MAX, e);
+	assert_string_equal(e, "W/\"ffffffffffffffff-ffffffffffffffff\"");
+	assert_int_equal(strlen(e) + 1, HTTPCHECK_ETAG_MAX);
+}
+
+static void test_etag_matches_table(void **state)
+{
+	static const char etag[] = "W/\"f9-18ed\"";
+	static const struct {
+		const char *inm;
+		bool match;
+	} rows[] = {
+		{NULL, false},
+		{"", false},
+		{"W/\"f9-18ed\"", true},
+		{"\"f9-18ed\"", true},           /* weak comparison */
+		{"*", true},
+		{"  *  ", true},
+		{"\"x\", W/\"f9-18ed\"", true},
+		{"\"x\",W/\"f9-18ed\"", true},
+		{"\"x\" ,\t\"f9-18ed\"", true},
+		{"\"x\"", false},
+		{"W/\"f9-18ec\"", false},
+		{"W/\"f9-18ed", false},           /* unterminated */
+		{"f9-18ed", false},               /* unquoted */
+		{"W/f9-18ed", false},
+		{"\"f9\"-18ed\"", false},
+		{"\"x\"junk, \"f9-18ed\"", false}, /* malformed: the list ends */
+		{"w/\"f9-18ed\"", false},         /* W/ is case-sensitive */
+		{"\"\"", false},
+		{",,,", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(rows); i++)
+		if (httpcheck_etag_matches(rows[i].inm, etag) != rows[i].match)
+			fail_msg("row %zu \"%s\": want %s", i,
+				 rows[i].inm ? rows[i].inm : "(null)",
+				 rows[i].match ? "match" : "no match");
+	/* a malformed etag of ours matches nothing, not even "*" */
+	assert_false(httpcheck_etag_matches("*", "f9"));
+}
+
 static void test_mime_table(void **state)
 {
 	static const struct {
@@ -298,6 +382,9 @@ int main(void)
 		cmocka_unit_test(test_unescape_table),
 		cmocka_unit_test(test_unescape_every_byte),
 		cmocka_unit_test(test_static_path_table),
+		cmocka_unit_test(test_static_path_after_unescape),
+		cmocka_unit_test(test_etag),
+		cmocka_unit_test(test_etag_matches_table),
 		cmocka_unit_test(test_mime_table),
 		cmocka_unit_test(test_public_host_table),
 	};

@@ -17,6 +17,7 @@ const state = {
   sg: null,
   collection: null,
   userOffline: false,
+  signInRefused: false,
   filter: 'all',
   docs: new Map(), // id -> Doc, last rendered
   items: new Map(), // id -> { li, toggle, label, meta }
@@ -206,6 +207,11 @@ function showError(err) {
     w.fail(plainWords(err));
     return;
   }
+  if (err.code === 'policy') {
+    // the library stops reconnecting after a refused sign-in (close 1008)
+    state.signInRefused = true;
+    refreshStatus();
+  }
   if ((err.code === 'unauthorized' || err.code === 'policy') && status401Handler) status401Handler(err);
   const detail = [err.code, err.message].filter(Boolean).join(': ');
   toast(plainWords(err), { detail });
@@ -347,12 +353,14 @@ async function chooseAuth(info) {
 function statusText(s) {
   if (s === 'online') return 'Online';
   if (s === 'connecting') return 'Connecting…';
-  return state.userOffline ? 'Offline' : 'Offline · retrying';
+  if (state.userOffline) return 'Offline';
+  return state.signInRefused ? 'Offline · sign-in refused' : 'Offline · retrying';
 }
 
 function refreshStatus(s, detail = {}) {
   const sg = state.sg;
   const status = s || (sg ? sg.status : 'connecting');
+  if (status !== 'offline') state.signInRefused = false;
   $('status').dataset.status = status;
   $('status-text').textContent = statusText(status);
   const node = status === 'online' ? (sg && sg.node) || detail.node || state.lastNode : state.lastNode;

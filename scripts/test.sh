@@ -4,6 +4,7 @@
 #   2. cmocka unit tests against both builds
 #   3. libFuzzer targets, briefly (FUZZ_SECONDS each, default 10)
 #   4. the examples' own tests, then black-box tests (node --test) against both builds
+#   5. browser tests (tests/e2e: chromium via playwright-core) against the normal build
 # Any failure stops the run with a non-zero exit.
 set -eu
 cd "$(dirname "$0")/.."
@@ -49,6 +50,8 @@ node --test examples/
 cd tests
 step "black-box tests (normal build)"
 SYNCGATE_BIN=../build/syncgate node --test --test-concurrency=2 integration/
+step "browser tests (normal build)"
+SYNCGATE_BIN=../build/syncgate node --test --test-concurrency=1 e2e/
 step "black-box tests ($san build)"
 SYNCGATE_BIN=../$sanbuild/syncgate node --test --test-concurrency=2 integration/
 step "all suites passed"

@@ -40,4 +40,10 @@ if [ "$what" = test ]; then
 		# playwright-core drives Debian's chromium (above); it never fetches a browser
 		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 	fi
+	# the Node example (examples/node-client) is run by the tests as a user runs it
+	cd ../examples/node-client
+	if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+		echo "deps: npm ci in examples/node-client/"
+		npm ci --no-audit --no-fund --loglevel=error
+	fi
 fi

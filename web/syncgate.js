@@ -265,15 +265,16 @@ export class SyncGate {
 
   _refreshToken() {
     if (!this._tokenPromise) {
-      this._tokenPromise = (async () => {
-        try {
-          const t = await this._getToken();
+      const p = Promise.resolve()
+        .then(() => this._getToken())
+        .then((t) => {
           this._setToken(t);
           return t;
-        } finally {
-          this._tokenPromise = null;
-        }
-      })();
+        })
+        .finally(() => {
+          if (this._tokenPromise === p) this._tokenPromise = null;
+        });
+      this._tokenPromise = p;
     }
     return this._tokenPromise;
   }
@@ -613,6 +614,7 @@ export class SyncGate {
   /** Sends one queued write and acts on the answer; 'stop' ends the pump for now. */
   async _push(e) {
     const c = this.collection(e.collection);
+    this._claim(e);
     const path = `/v1/collections/${encodeURIComponent(e.collection)}/docs/${encodeURIComponent(e.id)}`;
     const body = { version: e.version, actor: e.actor, timestamp: e.timestamp };
     if (!e.deleted) body.data = e.data;
@@ -659,6 +661,20 @@ export class SyncGate {
       default:
         return this._refused(c, e, r);
     }
+  }
+
+  /**
+   * An edit made before any token was seen carries the actor "anonymous:...";
+   * once the subject is known it becomes this tab's actor (same count).
+   */
+  _claim(e) {
+    if (!this._sub || !e.actor.startsWith('anonymous:')) return;
+    const actor = `${this._sub}${e.actor.slice('anonymous'.length)}`;
+    const { [e.actor]: own, ...rest } = e.version;
+    e.version = { ...rest, [actor]: Math.max(own || 0, rest[actor] || 0) };
+    e.actor = actor;
+    e.key = `${actor}.${randomId(16)}`;
+    this._outbox.update(e);
   }
 
   async _done(c, e, answer) {

@@ -425,3 +425,28 @@ test('a reset (history trimmed while offline) reloads the collection', async () 
   assert.equal(ca.get('keep'), undefined);
   assert.ok(seqOf(resets[0].offset) >= 151);
 });
+
+test('edits made before any token was seen take the subject once a token comes', async () => {
+  const coll = uniqueColl('node-anon');
+  let up = false;
+  const a = client({
+    offline: true,
+    getToken: () => {
+      if (!up) throw new Error('no network');
+      return adminToken('late-sub');
+    },
+  });
+  const ca = a.collection(coll);
+  await ca.ready();
+  assert.match(a.actor, /^anonymous:/);
+  const r = await ca.put('first', { n: 1 });
+  assert.equal(r.queued, true);
+  up = true;
+  a.goOnline();
+  await online(a);
+  await a.flush(10000);
+  assert.match(a.actor, /^late-sub:/);
+  const doc = (await serverDocs(coll)).get('first');
+  assert.equal(doc.actor, a.actor);
+  assert.deepEqual(doc.version, { [a.actor]: 1 });
+});

@@ -3,7 +3,8 @@
 #   1. layering check, build with -Werror, normal and ASan+UBSan
 #   2. cmocka unit tests against both builds
 #   3. libFuzzer targets, briefly (FUZZ_SECONDS each, default 10)
-#   4. the examples' own tests, then black-box tests (node --test) against both builds
+#   4. the examples' own tests, the client library's unit tests (tests/client),
+#      then black-box tests (node --test) against both builds
 #   5. browser tests (tests/e2e: chromium via playwright-core) against the normal build
 # Any failure stops the run with a non-zero exit.
 set -eu
@@ -46,6 +47,9 @@ done
 
 step "example resolver (node --test examples/)"
 node --test examples/
+
+step "client library unit tests (node --test tests/client/)"
+node --test tests/client/
 
 cd tests
 step "black-box tests (normal build)"

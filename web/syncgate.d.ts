@@ -42,8 +42,10 @@ export interface ConflictEvent<T = unknown> {
   /** Set when a resolver failed and the fallback policy decided. */
   fallback?: 'lww' | 'reject';
   reason?: string;
-  /** True when the incoming write was this client's own. */
+  /** True when the incoming write was this device's own. */
   mine: boolean;
+  /** On a refused own write (reject): whether the collection's merge wrote a merged version. */
+  merged?: boolean;
   /** The state the document has after the settlement (as this client now sees it). */
   result: Doc<T> | null;
   trail_id?: string;
@@ -52,6 +54,7 @@ export interface ConflictEvent<T = unknown> {
 
 /** The error events and rejected promises carry. */
 export declare class SyncGateError extends Error {
+  constructor(code: string, message: string, extra?: { status?: number; collection?: string; id?: string });
   /** The gateway's error code (`forbidden`, `unauthorized`, ...) or a client one (`network`, `closed`, `policy`). */
   code: string;
   /** HTTP status or WebSocket close code, when there was one. */
@@ -184,6 +187,9 @@ export declare class SyncGate {
   /** Closes the socket and stops all timers; the queue stays in storage. */
   close(): void;
 }
+
+/** The library's version. */
+export declare const VERSION: string;
 
 /** Version-vector helpers the library uses. */
 export declare function compareVersions(a: Version, b: Version): 'equal' | 'dominates' | 'dominated' | 'concurrent';

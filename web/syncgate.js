@@ -481,6 +481,7 @@ export class SyncGate {
       case 'reset':
         if (!c) return;
         c._offset = m.offset;
+        c._waitingConflicts.clear();
         this._emit('reset', { collection: c.name, reason: m.reason, offset: m.offset }, c);
         c._load().catch((e) => {
           this._error(e, c);

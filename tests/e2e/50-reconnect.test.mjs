@@ -82,11 +82,13 @@ test('(b) 15 cuts of the WebSocket while 300 changes are written: no gap, still 
   let cuts = 0;
   for (let i = 0; i < CUTS; i++) {
     await sleep(100 + Math.floor(Math.random() * 600));
+    // a cut needs a socket to cut: wait for the pages to be back (at most 5 s)
+    await waitFor(() => stack.proxy.open > 0, { timeout: 5000, interval: 10, what: `a socket to cut (cut ${i + 1})` });
     if (stack.proxy.cutAll() > 0) cuts += 1;
   }
   await w.done;
   assert.equal(w.ok, TOTAL, `writer: ${w.ok} ok, ${w.failed} failed`);
-  assert.ok(cuts >= CUTS - 3, `the cuts hit open sockets (${cuts} of ${CUTS})`);
+  assert.equal(cuts, CUTS, 'every cut hit open sockets');
 
   const server = await waitConverged(a, stack, c, { timeout: 30000 });
   assert.equal(Object.keys(server).length, 30);
@@ -126,7 +128,8 @@ test('(c) a token expiring every 4 s is refreshed without losing a change', { ti
     sg.on('error', (e) => rec.errors.push({ code: e.code, status: e.status, message: e.message }));
     sg.on('reset', (ev) => rec.resets.push(ev));
     const coll = sg.collection(c);
-    coll.on('change', (ev) => { if (ev.source === 'remote') rec.remote.push(ev.doc && ev.doc.offset); });
+    // 'load' too: a write racing the first subscribe arrives with the first list
+    coll.on('change', (ev) => { if (ev.source === 'remote' || ev.source === 'load') rec.remote.push(ev.doc && ev.doc.offset); });
     window.__sg = sg;
     window.__coll = coll;
     await coll.ready();

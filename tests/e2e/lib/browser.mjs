@@ -93,6 +93,9 @@ export class Browser {
   }
 
   async close() {
+    if (process.env.E2E_CONSOLE && this.consoleErrors.length) {
+      console.log(`browser console errors:\n${this.consoleReport()}`);
+    }
     for (const { context, dir } of this.profiles) {
       await context.close().catch(() => {});
       rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 // Offline conflict: page A switches offline, A and B edit the same item
 // differently, A comes back. On an lww collection the larger (timestamp,
 // actor) wins: the later edit, whichever page made it. On a callback
-// collection the app's resolver decides. Both pages converge, and A's
-// conflict log shows the settlement.
+// collection the app's resolver decides. Both pages converge, and both
+// conflict logs show the settlement (the page promises "in both windows").
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startResolver } from '../integration/lib/resolver.mjs';
@@ -51,7 +51,7 @@ async function addShared(a, b, title) {
   return id;
 }
 
-test('offline conflict, lww: the later edit wins in both pages, A logs the conflict', { timeout: 60000 }, async (t) => {
+test('offline conflict, lww: the later edit wins in both pages, both log the conflict', { timeout: 60000 }, async (t) => {
   const { stack, browser } = await world(t);
   const c = uniqueCollection('lww');
   const { a, b } = await twoPages(browser, stack, c);
@@ -94,10 +94,13 @@ test('offline conflict, lww: the later edit wins in both pages, A logs the confl
   const e2 = await conflictEntry(a, second);
   assert.match(e2.winner, /stored|white bread \(B\)/i, `the stored state (B's) won: ${JSON.stringify(e2)}`);
   assert.match(e2.all, /rye bread \(A\)/, 'the entry shows the incoming side');
+  // the page promises the entry "in both windows": B hears it from the trail
+  const b1 = await conflictEntry(b, first);
+  assert.equal(b1.winner, e1.winner, `B logs the same settlement: ${JSON.stringify(b1)}`);
   browser.assertNoPageErrors(assert);
 });
 
-test('offline conflict, callback: both pages converge to the resolver\'s answer', { timeout: 60000 }, async (t) => {
+test('offline conflict, callback: both pages converge to the resolver\'s answer, both log it', { timeout: 60000 }, async (t) => {
   const resolver = await startResolver({
     secret: RESOLVER_SECRET,
     strict: true,
@@ -132,6 +135,8 @@ test('offline conflict, callback: both pages converge to the resolver\'s answer'
   assert.match(e.policy, /callback/i, JSON.stringify(e));
   assert.ok(e.resolver, `the entry has a .resolver part: ${JSON.stringify(e)}`);
   assert.match(e.winner, /resolver|six eggs \+ brown eggs/i, JSON.stringify(e));
+  const eb = await conflictEntry(b, id);
+  assert.ok(eb.resolver, `B's entry has the resolver's answer too: ${JSON.stringify(eb)}`);
   assert.equal(await a.locator(`${item(id)}`).count(), 1);
   browser.assertNoPageErrors(assert);
 });

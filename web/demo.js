@@ -221,15 +221,19 @@ function showError(err) {
 
 let status401Handler = null;
 
-async function probeDev() {
-  try {
-    const r = await fetch('/v1/dev/token', { method: 'POST' });
-    if (r.status !== 200) return false;
-    const body = await r.json().catch(() => null);
-    return !!body && typeof body === 'object' && 'token' in body;
-  } catch {
-    return false;
-  }
+const DEV_KEY = 'syncgate-demo:dev';
+const OFFLINE_KEY = 'syncgate-demo:offline';
+
+/**
+ * Whether the gateway runs in dev mode (its /v1/info says "dev":true), so
+ * tokens come from POST /v1/dev/token. Without an answer (a reload while
+ * the gateway is out of reach) what this tab saw last time counts.
+ */
+function devMode(info) {
+  if (!info) return sessionStorage.getItem(DEV_KEY) === '1';
+  if (info.dev === true) sessionStorage.setItem(DEV_KEY, '1');
+  else sessionStorage.removeItem(DEV_KEY);
+  return info.dev === true;
 }
 
 async function getInfo() {
@@ -308,7 +312,7 @@ const tokenForm = {
 
 /** Picks how this window gets its token; fills the "Auth" line. */
 async function chooseAuth(info) {
-  if (await probeDev()) {
+  if (devMode(info)) {
     $('dev-banner').hidden = false;
     state.tokenSource = 'dev';
     $('auth-mode').textContent = 'dev token endpoint';
@@ -941,8 +945,12 @@ async function start() {
   initTodos();
   $('second-window').addEventListener('click', openSecondWindow);
   $('clear-conflicts').addEventListener('click', () => { $('conflicts').replaceChildren(); refreshConflicts(); });
+  // the switch outlives a reload of this tab: offline stays offline
+  $('offline-switch').checked = sessionStorage.getItem(OFFLINE_KEY) === '1';
   $('offline-switch').addEventListener('change', (e) => {
     state.userOffline = e.target.checked;
+    if (state.userOffline) sessionStorage.setItem(OFFLINE_KEY, '1');
+    else sessionStorage.removeItem(OFFLINE_KEY);
     e.target.setAttribute('aria-checked', String(state.userOffline));
     if (!state.sg) return;
     if (state.userOffline) state.sg.goOffline(); else state.sg.goOnline();
@@ -970,7 +978,9 @@ async function start() {
   }
   const getToken = await chooseAuth(info);
 
-  const sg = new lib.SyncGate(getToken ? { getToken } : {});
+  const startOffline = $('offline-switch').checked;
+  $('offline-switch').setAttribute('aria-checked', String(startOffline));
+  const sg = new lib.SyncGate({ ...(getToken ? { getToken } : {}), offline: startOffline });
   const collection = sg.collection(mainName);
   state.sg = sg;
   state.collection = collection;
@@ -988,8 +998,7 @@ async function start() {
   collection.subscribe((docs, change) => render(docs, change));
   initCollections();
   refreshStatus();
-  // Offline before the library's first status (a reload with the switch on).
-  if ($('offline-switch').checked) { state.userOffline = true; sg.goOffline(); }
+  state.userOffline = startOffline;
 
   Promise.resolve(collection.ready()).then(() => { refreshActor(); refreshStatus(); }).catch(showError);
   // Ready to type on a desktop; on a phone a focused input would pop the keyboard up.

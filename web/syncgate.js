@@ -172,13 +172,7 @@ export class SyncGate {
 
   async _start() {
     const st = this._store;
-    if (!this._device) {
-      this._device = await st.get(`${this._ns}:device`);
-      if (!this._device) {
-        this._device = randomId(10);
-        await st.set(`${this._ns}:device`, this._device);
-      }
-    }
+    if (!this._device) this._device = await this._deviceId();
     this._sub = (await st.get(`${this._ns}:sub`)) || null;
     this._slot = await takeSlot(this._ns);
     if (this._closed) this._slot.release();
@@ -202,6 +196,26 @@ export class SyncGate {
       }
     }
     this._started = true;
+  }
+
+  /**
+   * The device id kept in storage, made on first use. Tabs that start at
+   * the same moment on a fresh profile make it under one Web Lock, so they
+   * all get the same.
+   */
+  async _deviceId() {
+    const key = `${this._ns}:device`;
+    const readOrMake = async () => {
+      let id = await this._store.get(key);
+      if (!id) {
+        id = randomId(10);
+        await this._store.set(key, id);
+      }
+      return id;
+    };
+    const locks = globalThis.navigator?.locks;
+    if (!locks) return readOrMake();
+    return locks.request(`${this._ns}:device`, readOrMake);
   }
 
   /** Takes the queues of tab slots nobody holds (tabs closed with writes queued). */
@@ -570,10 +584,12 @@ export class SyncGate {
       collection: c.name, id, deleted, data: deleted ? null : data, version, actor,
       timestamp: Date.now(), key: `${actor}.${randomId(16)}`,
     });
-    c._touch(id, 'local');
     const p = new Promise((resolve, reject) => this._waiters.set(e, { resolve, reject }));
-    if (this._status === 'online') this._pump();
-    else this._settle(e, { queued: true, applied: false, doc: c._view.get(id) || null });
+    // the request leaves before the listeners render the local change
+    const online = this._status === 'online';
+    if (online) this._pump();
+    c._touch(id, 'local');
+    if (!online) this._settle(e, { queued: true, applied: false, doc: c._view.get(id) || null });
     return p;
   }
 

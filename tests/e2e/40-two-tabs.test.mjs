@@ -30,14 +30,19 @@ test('two tabs of one profile write one document at once: no invalid_version, bo
   const [p1, p2] = [await profile.newPage(), await profile.newPage()];
   p1.label = 'tab1';
   p2.label = 'tab2';
-  await p1.goto(stack.demoUrl(c));
-  await p2.goto(stack.demoUrl(c));
+  // both tabs start at the same moment on a fresh profile: they must agree
+  // on the device id (made once, under a lock) and take different slots
+  await Promise.all([p1.goto(stack.demoUrl(c)), p2.goto(stack.demoUrl(c))]);
   await waitDemo(p1);
   await waitDemo(p2);
   await recordEvents(p1);
   await recordEvents(p2);
   const actors = [await p1.evaluate(() => window.syncgateDemo.sg.actor), await p2.evaluate(() => window.syncgateDemo.sg.actor)];
   assert.notEqual(actors[0], actors[1], `two tabs, two actors: ${actors}`);
+  const parts = actors.map((a) => a.match(/^[^:]+:([a-z0-9]+)\.(\d+)$/));
+  assert.ok(parts[0] && parts[1], `actors are <sub>:<device>.<slot>: ${actors}`);
+  assert.equal(parts[0][1], parts[1][1], `one profile, one device id: ${actors}`);
+  assert.deepEqual([parts[0][2], parts[1][2]].sort(), ['0', '1'], `the two lowest slots: ${actors}`);
 
   await addTodo(p1, 'shared');
   const { id } = await todoByTitle(p1, 'shared');

@@ -23,16 +23,16 @@ export class Stack {
   /**
    * redis + proxy + gateway. config is the gateway's config object
    * (ws.public_url is set to the proxy's), env extra environment,
-   * redisArgs extra redis-server arguments.
+   * redisArgs extra redis-server arguments, args the gateway's (e.g. --dev).
    */
-  static async start({ config = {}, env = {}, redisArgs = [] } = {}) {
+  static async start({ config = {}, env = {}, redisArgs = [], args = [] } = {}) {
     const s = new Stack();
     s.redis = await Redis.start({ args: redisArgs });
     s.proxy = await startProxy();
     s.config = { ...config, ws: { ...(config.ws || {}), public_url: s.proxy.wsUrl() } };
     s.env = env;
     try {
-      s.gw = await Gateway.start({ redis: s.redis, env, config: s.config });
+      s.gw = await Gateway.start({ redis: s.redis, env, config: s.config, args });
     } catch (e) {
       await s.proxy.close();
       await s.redis.stop();

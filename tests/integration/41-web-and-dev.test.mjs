@@ -226,7 +226,15 @@ test('static types, no-cache and nosniff, the real web root\'s /syncgate.js as t
   const js = await request(dev, 'GET', '/syncgate.js');
   assert.equal(js.status, 200);
   assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
-  assert.match(js.text, /SyncClient/);
+  assert.match(js.text, /export class SyncGate\b/);
+  // the library's siblings come the same way (it imports them)
+  const deps = [...js.text.matchAll(/from '\.\/(syncgate\/[a-z]+\.js)'/g)];
+  assert.ok(deps.length >= 5, `the library imports its siblings: ${deps.length}`);
+  for (const m of deps) {
+    const dep = await request(dev, 'GET', `/${m[1]}`);
+    assert.equal(dep.status, 200, m[1]);
+    assert.equal(dep.headers.get('content-type'), 'text/javascript; charset=utf-8', m[1]);
+  }
   const svg = await request(dev, 'GET', '/favicon.svg');
   assert.equal(svg.status, 200);
   assert.equal(svg.headers.get('content-type'), 'image/svg+xml');

@@ -450,3 +450,28 @@ test('edits made before any token was seen take the subject once a token comes',
   assert.equal(doc.actor, a.actor);
   assert.deepEqual(doc.version, { [a.actor]: 1 });
 });
+
+test('on() and subscribe() return functions that stop the calls; close() stops everything', async () => {
+  const coll = uniqueColl('node-off');
+  const a = client();
+  const ca = a.collection(coll);
+  await online(a);
+  const seen = { sg: 0, coll: 0, sub: 0 };
+  const offSg = a.on('change', () => { seen.sg++; });
+  const offColl = ca.on('change', () => { seen.coll++; });
+  const unsub = ca.subscribe(() => { seen.sub++; });
+  await ca.put('one', { n: 1 });
+  await waitFor(() => seen.sg > 0 && seen.coll > 0 && seen.sub > 1, { what: 'the listeners called' });
+  offSg();
+  offColl();
+  unsub();
+  const before = { ...seen };
+  await ca.put('two', { n: 2 });
+  await gw.req('PUT', `/v1/collections/${coll}/docs/three`, { token: adminToken(), body: { data: { n: 3 } } });
+  await waitFor(() => ca.get('three'), { what: 'the live change arrived' });
+  assert.deepEqual(seen, before, 'removed listeners are not called');
+  assert.throws(() => a.on('change', 'not a function'), TypeError);
+  a.close();
+  assert.equal(a.status, 'offline');
+  await assert.rejects(ca.put('four', { n: 4 }), (e) => e.code === 'closed');
+});

@@ -114,6 +114,8 @@ export interface SyncGateOptions {
   backoff?: { minMs?: number; maxMs?: number };
   /** Ping interval; a socket silent for this long after a ping is considered dead. Default 15000. */
   heartbeatMs?: number;
+  /** An HTTP request without an answer for this long is given up (a write is sent again later, same key). Default 30000. */
+  requestTimeoutMs?: number;
   /** Start offline (no socket, writes queue) until goOnline(). Default false. */
   offline?: boolean;
 }

@@ -52,6 +52,7 @@ export class SyncGate {
     this._store = openStorage(o.storage, this._ns);
     this._backoff = { minMs: o.backoff?.minMs ?? 500, maxMs: o.backoff?.maxMs ?? 15000 };
     this._heartbeatMs = o.heartbeatMs ?? 15000;
+    this._requestTimeoutMs = o.requestTimeoutMs ?? 30000;
     this._em = new Emitter();
     this._colls = new Map();
     this._waiters = new Map(); // queue entry -> {resolve, reject}
@@ -320,20 +321,34 @@ export class SyncGate {
 
   // ---- REST -----------------------------------------------------------------
 
+  /**
+   * One HTTP request; throws on no answer. A request that takes longer
+   * than requestTimeoutMs is abandoned (a network that swallows packets
+   * would otherwise hold the queue forever); signal aborts it early.
+   */
   async _rest(method, path, body, headers = {}, signal) {
     const h = { ...headers };
     if (body !== undefined) h['content-type'] = 'application/json';
     if (this._token) h.authorization = `Bearer ${this._token}`;
-    const res = await this._fetch(this._base + path, {
-      method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal,
-    });
-    let json = null;
+    const ctrl = typeof AbortController === 'function' ? new AbortController() : null;
+    const onAbort = () => ctrl.abort();
+    if (ctrl && signal) signal.addEventListener('abort', onAbort);
+    const timer = ctrl ? setTimeout(onAbort, this._requestTimeoutMs) : null;
     try {
-      json = await res.json();
-    } catch {
-      json = null;
+      const res = await this._fetch(this._base + path, {
+        method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal: ctrl ? ctrl.signal : signal,
+      });
+      let json = null;
+      try {
+        json = await res.json();
+      } catch {
+        json = null;
+      }
+      return { status: res.status, body: json, headers: res.headers };
+    } finally {
+      clearTimeout(timer);
+      if (ctrl && signal) signal.removeEventListener('abort', onAbort);
     }
-    return { status: res.status, body: json, headers: res.headers };
   }
 
   /** A GET that gets a new token once on 401; throws SyncGateError otherwise. */

@@ -475,3 +475,42 @@ test('on() and subscribe() return functions that stop the calls; close() stops e
   assert.equal(a.status, 'offline');
   await assert.rejects(ca.put('four', { n: 4 }), (e) => e.code === 'closed');
 });
+
+test('a write whose request gets no answer is given up after requestTimeoutMs and sent again, once stored', async () => {
+  const coll = uniqueColl('node-hang');
+  const http = await import('node:http');
+  let held = 0;
+  // a proxy in front of the gateway that swallows the first PUT (no answer, ever)
+  const proxy = http.createServer(async (req, res) => {
+    if (req.method === 'PUT' && held === 0) {
+      held++;
+      return; // never answered
+    }
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const headers = { ...req.headers };
+    delete headers.host;
+    delete headers.connection;
+    const r = await fetch(`${gw.url}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') || 'application/json' });
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const a = client({ url: `http://127.0.0.1:${proxy.address().port}`, requestTimeoutMs: 500 });
+    const ca = a.collection(coll);
+    await online(a);
+    const t0 = Date.now();
+    const r = await ca.put('h', { v: 1 });
+    assert.equal(r.queued, true, 'the first attempt timed out: queued');
+    assert.ok(Date.now() - t0 >= 450, 'it waited for the timeout');
+    await a.flush(10000);
+    assert.equal(held, 1);
+    const log = await serverChanges(coll);
+    assert.equal(log.changes.length, 1, 'stored once');
+    assert.equal(ca.get('h').pending, undefined);
+  } finally {
+    proxy.closeAllConnections();
+    proxy.close();
+  }
+});

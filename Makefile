@@ -75,7 +75,7 @@ $(BUILD)/%.o: %.c | $(BUILD)/gen/lua_scripts.h
 
 # Lua scripts are embedded as C strings; pubsub/lua/embed.sh writes both files.
 # (one rule writes both: the .c depends on the .h so it never runs twice)
-$(BUILD)/gen/lua_scripts.h: $(LUA_SRC) pubsub/lua/embed.sh
+$(BUILD)/gen/lua_scripts.h: $(LUA_SRC) $(wildcard pubsub/lua/lib/*.lua) pubsub/lua/embed.sh
 	@mkdir -p $(BUILD)/gen
 	sh pubsub/lua/embed.sh $(BUILD)/gen $(LUA_SRC)
 

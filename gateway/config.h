@@ -35,6 +35,7 @@ struct config {
 	char *key_prefix;
 	char *ws_public_url;
 	int redis_timeout_ms;
+	bool lossless_restarts;     /* a new Redis life keeps the epochs */
 	int redis_connect_timeout_ms;
 	int heartbeat_ms;
 	int64_t body_max;

@@ -47,6 +47,7 @@ struct hub_coll {
 	bool synced;  /* head read since the last open */
 	bool busy;    /* a collection-level backend call is in flight */
 	bool resync;  /* re-read the head when the in-flight call is done */
+	uint64_t rotate_proof; /* a client's since ahead of head: rotate (0: no) */
 	char epoch[OFFSET_EPOCH_MAX + 1]; /* "" when unknown */
 	uint64_t head;
 	uint64_t max_seen; /* highest seq seen in this epoch */
@@ -70,6 +71,8 @@ struct hub_sub {
 	bool has_since;
 	struct offset since;
 	bool conflicts; /* also conflict trail entries */
+	bool ahead;     /* S_CHECK: since is ahead of Redis too; waits for the
+			 * collection's rotation, then gets its reset */
 	char *ref; /* owned */
 };
 
@@ -343,13 +346,42 @@ static void coll_repair(struct hub *h, struct hub_coll *c)
 		coll_call_failed(h, c);
 }
 
+/* A client's since is ahead of what Redis has in the same epoch: Redis lost
+ * the tail. Rotate (rotate.lua: once, and not again within its interval);
+ * the result comes back as a head read. */
+static void coll_rotate(struct hub *h, struct hub_coll *c, uint64_t proof)
+{
+	if (proof > c->rotate_proof)
+		c->rotate_proof = proof;
+	if (c->busy)
+		return; /* coll_continue rotates when the call in flight is done */
+	c->busy = true;
+	proof = c->rotate_proof;
+	c->rotate_proof = 0;
+	if (h->be.rotate(h->be.ctx, c->name, c->epoch, proof))
+		coll_call_failed(h, c);
+}
+
+/* Subscribers whose since was ahead get their reset once the collection
+ * is rotated (reset_all did it) or its rotation was refused (here). */
+static void release_ahead(struct hub_coll *c)
+{
+	for (struct hub_sub *s = c->subs; s; s = s->cnext)
+		if (s->state == S_CHECK && s->ahead && !s->busy) {
+			s->ahead = false;
+			send_reset(s, "epoch_changed");
+		}
+}
+
 /* After a collection-level call: continue whatever is pending. */
 static void coll_continue(struct hub *h, struct hub_coll *c)
 {
 	if (c->busy || c->state == C_OPENING || c->state == C_IDLE ||
 	    c->state == C_RETRY)
 		return;
-	if (c->resync) {
+	if (c->rotate_proof) {
+		coll_rotate(h, c, 0);
+	} else if (c->resync) {
 		coll_meta(h, c);
 	} else if (c->target > c->head) {
 		coll_repair(h, c);
@@ -411,6 +443,7 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 	} else if (seq > c->target) {
 		c->target = seq;
 	}
+	release_ahead(c);
 	if (c->state == C_IDLE || c->state == C_OPENING)
 		return;
 	c->state = C_LIVE;
@@ -464,10 +497,15 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 		sub->retry_at = h->now_ms + RETRY_MS;
 		return;
 	}
-	if (strcmp(epoch, c->epoch) != 0 || sub->since.seq > seq) {
+	if (strcmp(epoch, c->epoch) != 0) {
 		send_reset(sub, "epoch_changed");
-		if (strcmp(epoch, c->epoch) != 0)
-			coll_meta(h, c); /* this hub's epoch is stale: learn */
+		coll_meta(h, c); /* this hub's epoch is stale: learn */
+		return;
+	}
+	if (sub->since.seq > seq) {
+		/* ahead of Redis: a lost tail; the reset comes with the new epoch */
+		sub->ahead = true;
+		coll_rotate(h, c, sub->since.seq);
 		return;
 	}
 	/* head may have passed since meanwhile: then replay the difference */
@@ -784,6 +822,23 @@ bool hub_known(struct hub *h, const char *coll, char *epoch,
 	memcpy(epoch, c->epoch, sizeof(c->epoch));
 	*max_seen = c->max_seen;
 	return true;
+}
+
+void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq)
+{
+	struct hub_coll *c = coll_get(h, coll, false);
+
+	if (!c)
+		return;
+	if (!c->epoch[0] || (c->state == C_IDLE && strcmp(c->epoch, epoch) != 0)) {
+		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+		c->head = c->target = c->max_seen = seq;
+	} else if (strcmp(c->epoch, epoch) == 0) {
+		if (seq > c->max_seen)
+			c->max_seen = seq;
+	} else {
+		coll_meta(h, c); /* a new epoch: learn it, reset subscribers */
+	}
 }
 
 bool hub_observe(struct hub *h, const char *coll, const char *epoch,

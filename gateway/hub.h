@@ -128,6 +128,14 @@ bool hub_known(struct hub *h, const char *coll, char *epoch,
  */
 bool hub_observe(struct hub *h, const char *coll, const char *epoch,
 		 uint64_t seq);
+/*
+ * A write of coll was stored at (epoch, seq). That is proof Redis reached
+ * seq, never of a loss: a seq below what pub/sub already delivered is the
+ * ordinary race between the two connections. Raises what the hub has seen;
+ * another epoch makes it re-read the head. Collections nobody follows here
+ * are not created.
+ */
+void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq);
 /* Periodic work (retries after failures, memory cap): call about 1/s. */
 void hub_tick(struct hub *h, int64_t now_ms);
 

@@ -214,6 +214,7 @@ static int start(struct proc *p)
 	so.conn = ro;
 	so.conn.name = "command";
 	so.reconnected = store_reconnected;
+	so.lossless_restarts = c->lossless_restarts;
 	so.ctx = p;
 	p->app.store = store_new(p->app.loop, &so);
 	memset(&lo, 0, sizeof(lo));

@@ -261,6 +261,24 @@ static void got_changes(void *arg, int err, const struct hub_entry *e, size_t n)
 	changes_reply(c, e, n, NULL);
 }
 
+/* After the rotation a `since` ahead of the head asked for: the reset
+ * names the new epoch's head (or, when the collection was rotated a moment
+ * ago and this one is refused, the head as it is). */
+static void got_rotated(void *arg, int err, const char *epoch, uint64_t seq,
+			uint64_t base)
+{
+	struct rctx *c = arg;
+
+	if (err) {
+		answer_err(c, err);
+		return;
+	}
+	snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+	c->seq = seq;
+	c->base = base;
+	changes_reply(c, NULL, 0, "epoch_changed");
+}
+
 static void got_head(void *arg, int err, const char *epoch, uint64_t seq,
 		     uint64_t base)
 {
@@ -275,7 +293,16 @@ static void got_head(void *arg, int err, const char *epoch, uint64_t seq,
 	c->seq = seq;
 	c->base = base;
 	if (c->has_since) {
-		if (strcmp(c->since.epoch, epoch) != 0 || c->since.seq > seq) {
+		if (strcmp(c->since.epoch, epoch) == 0 && c->since.seq > seq) {
+			/* the client holds changes Redis no longer has: a lost
+			 * tail. A new epoch, or the client would later get other
+			 * changes under offsets it holds */
+			if (store_rotate(c->app->store, c->coll, epoch, c->since.seq,
+					 got_rotated, c))
+				answer_err(c, GW_ENOMEM);
+			return;
+		}
+		if (strcmp(c->since.epoch, epoch) != 0) {
 			changes_reply(c, NULL, 0, "epoch_changed");
 			return;
 		}

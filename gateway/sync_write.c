@@ -163,7 +163,7 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	case SW_OK:
 		break;
 	}
-	hub_observe(app->hub, w->coll, epoch, seq);
+	hub_wrote(app->hub, w->coll, epoch, seq);
 	offset_format(epoch, seq, off);
 	/* the stored document with its offset, without the closing brace,
 	 * then the tail: the same bytes the idempotency record keeps */
@@ -194,6 +194,8 @@ void wctx_store(struct wctx *w)
 	struct app *app = w->sy->app;
 	struct store_write_args a;
 	char known[OFFSET_EPOCH_MAX + 1];
+	char expected[OFFSET_STR_MAX];
+	struct offset tail;
 	uint64_t min_seq;
 
 	vv_etag(&w->dec.next.version, w->etag);
@@ -222,7 +224,15 @@ void wctx_store(struct wctx *w)
 	memset(&a, 0, sizeof(a));
 	a.coll = w->coll;
 	a.id = w->id;
-	a.expected = w->have_stored ? w->stored.offset : "";
+	/* write.lua reads the offset off the stored document's tail: send
+	 * what it will find there ("" for a document without the tail, which
+	 * the write then replaces) */
+	a.expected = "";
+	if (w->have_stored &&
+	    doc_stored_offset(w->stored_json.buf, w->stored_json.len, &tail) == 0) {
+		offset_format(tail.epoch, tail.seq, expected);
+		a.expected = expected;
+	}
 	a.doc = w->next.buf;
 	a.doc_len = w->next.len;
 	a.known_epoch = known;

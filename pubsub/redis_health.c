@@ -109,12 +109,17 @@ static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
 	case HEALTH_OK:
 		break;
 	}
-	if (h->run_id[0] && strcmp(h->run_id, in.run_id) != 0)
-		log_warn("redis restarted (run_id changed): checking every live "
-			 "collection for lost changes");
+	/* another process behind the same connection (a proxy that switched,
+	 * a failover without a disconnect): every live collection is checked
+	 * at once, as after a reconnect; the scripts see the new run_id too */
+	bool other = h->checked && h->run_id[0] && strcmp(h->run_id, in.run_id) != 0;
+
+	if (other)
+		log_warn("redis is another process (run_id %s, was %s): checking "
+			 "every live collection", in.run_id, h->run_id);
 	snprintf(h->run_id, sizeof(h->run_id), "%s", in.run_id);
 	h->status[0] = '\0';
-	if (!h->checked) {
+	if (!h->checked || other) {
 		h->checked = true;
 		if (h->passed)
 			h->passed(h->ctx);

@@ -60,6 +60,7 @@ struct op {
 };
 
 struct store {
+	const char *trust;      /* "1": lossless_restarts, else "0" */
 	struct rconn *conn;     /* owned */
 	struct health *health;  /* owned */
 	struct scripts scripts; /* health borrows it */
@@ -248,10 +249,13 @@ static int answer(struct op *o, const redisReply *r)
 
 		if ((rc = reply_meta(r, &m)))
 			return rc;
-		if (o->kind == OP_ROTATE && m.rotated) {
+		if (m.rotated) {
 			metrics.epoch_rotations++;
-			log_warn("collection \"%s\": Redis lost changes this "
-				 "gateway had seen; new epoch %s", o->coll, m.epoch);
+			log_warn("collection \"%s\": new epoch %s: %s", o->coll,
+				 m.epoch, o->kind == OP_ROTATE
+				 ? "Redis holds less than was seen of it"
+				 : "this Redis is not the one that served it (restart, "
+				   "failover or restore): what it acknowledged may be lost");
 		}
 		o->cb.meta(o->arg, 0, m.epoch, m.seq, m.base);
 		return 0;
@@ -380,6 +384,7 @@ int store_write(struct store *s, const struct store_write_args *a,
 	op_arg(o, a->scope ? a->rec_head : "", a->scope ? a->rec_head_len : 0);
 	op_arg(o, a->scope ? a->answer_tail : "", a->scope ? a->answer_tail_len : 0);
 	op_args(o, op_num(o, 3, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
+	op_args(o, s->trust);
 	return op_script(o, SCRIPT_WRITE);
 }
 
@@ -415,6 +420,7 @@ int store_meta(struct store *s, const char *coll, store_meta_fn cb, void *arg)
 	op_args(o, op_key(o, 1, KEYS_LOG));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
+	op_args(o, s->trust);
 	return op_script(o, SCRIPT_META);
 }
 
@@ -426,12 +432,15 @@ int store_rotate(struct store *s, const char *coll, const char *epoch,
 	if (!o)
 		return GW_ENOMEM;
 	o->argc = 2;
-	op_args(o, "1");
+	op_args(o, "2");
 	op_args(o, op_key(o, 0, KEYS_META));
+	op_args(o, op_key(o, 1, KEYS_LOG));
 	op_args_copy(o, epoch);
 	op_args(o, op_num(o, 0, min_seq));
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
+	op_args(o, s->trust);
+	op_args(o, op_num(o, 1, STORE_ROTATE_INTERVAL_MS));
 	return op_script(o, SCRIPT_ROTATE);
 }
 
@@ -470,6 +479,7 @@ int store_list(struct store *s, const char *coll, const char *after,
 	op_args(o, include_deleted ? "1" : "0");
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
+	op_args(o, s->trust);
 	return op_script(o, SCRIPT_LIST);
 }
 
@@ -535,6 +545,7 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 	if (!s)
 		return NULL;
 	scripts_init(&s->scripts);
+	s->trust = opts->lossless_restarts ? "1" : "0";
 	co = opts->conn;
 	co.up = conn_up;
 	co.down = conn_down;

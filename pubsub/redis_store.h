@@ -26,9 +26,18 @@ struct store;
 
 struct store_opts {
 	struct rconn_opts conn;   /* name, host, port, password, db, timeouts */
-	void (*reconnected)(void *ctx); /* each time the checks pass anew */
+	void (*reconnected)(void *ctx); /* each time the checks pass anew, and
+					 * when Redis is not the one it was */
 	void *ctx;
+	/* false (the default): a collection served by another Redis process
+	 * than the live one (a restart, failover or restore) gets a new epoch
+	 * on its next touch; true: the operator says restarts lose nothing */
+	bool lossless_restarts;
 };
+
+/* Shortest time between two rotations of one collection for a `since`
+ * ahead of its head (forged offsets must not make everyone reload). */
+#define STORE_ROTATE_INTERVAL_MS 10000
 
 struct store *store_new(uv_loop_t *loop, const struct store_opts *opts);
 /* Closes the connection; callbacks in flight get GW_EUNAVAIL. */

@@ -5,7 +5,8 @@ list.lua - one page of a collection's documents in id order, and its head.
 KEYS[1] ids zset    KEYS[2] docs hash    KEYS[3] meta hash    KEYS[4] log stream
 ARGV[1] "" for the first page, else the last id of the previous page
 ARGV[2] page size (ids read)    ARGV[3] "1" to include tombstones
-ARGV[4] epoch to create if the collection has none
+ARGV[4] epoch to create if the collection has none (or needs a new one)
+ARGV[5] "1" when restarts are declared lossless (life.lua)
 
 Reply: {epoch, seq, next, doc...}  next is "" on the last page. Tombstones
 are skipped unless asked for, so a page may hold fewer than ARGV[2] docs.
@@ -24,15 +25,9 @@ if wrong_type(ids, 'zset') or wrong_type(docs, 'hash') or
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
 end
 
-local m = redis.call('HMGET', meta, 'epoch', 'seq')
-local epoch, seq = m[1], m[2] or '0'
-if not epoch then
-  seq = '0'
-  local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
-  if #last > 0 then seq = string.match(last[1][1], '^(%d+)-') end
-  epoch = ARGV[4]
-  redis.call('HSET', meta, 'epoch', epoch, 'seq', seq, 'base', seq)
-end
+--#include life
+local epoch, seq = life_check(meta, log, ARGV[4], ARGV[5])
+if not epoch then epoch, seq = life_create(meta, log, ARGV[4]) end
 
 local from = '-'
 if ARGV[1] ~= '' then from = '(' .. ARGV[1] end

@@ -1,19 +1,20 @@
 #!lua
 --[[
 meta.lua - a collection's head, creating its epoch on first use (DESIGN.md
-section 11: the first operation on a collection creates its epoch). A new
-epoch continues after whatever the log still holds, so stream ids only grow.
+section 11: the first operation on a collection creates its epoch), and
+giving it a new one when the Redis that served it is not this one (life.lua).
+A new epoch continues after the last id the log ever had, so stream ids only
+grow.
 
 KEYS[1] meta hash    KEYS[2] log stream
-ARGV[1] epoch to create if the collection has none
+ARGV[1] epoch to create if the collection has none (or needs a new one)
+ARGV[2] "1" when restarts are declared lossless (keep the epoch)
 
-Reply: {epoch, seq, base}  (base: the seq at which this epoch began)
+Reply: {epoch, seq, base, rotated}  (base: the seq at which this epoch
+        began; rotated 1 when this call gave the collection a new epoch)
      | an error reply      keys of the wrong type
 ]]
 local meta, log = KEYS[1], KEYS[2]
-local m = redis.call('HMGET', meta, 'epoch', 'seq', 'base')
-if m[1] then return {m[1], m[2] or '0', m[3] or '0'} end
-
 local function wrong_type(key, want)
   local t = redis.call('TYPE', key)['ok']
   return t ~= 'none' and t ~= want
@@ -21,8 +22,8 @@ end
 if wrong_type(meta, 'hash') or wrong_type(log, 'stream') or ARGV[1] == '' then
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
 end
-local seq = '0'
-local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
-if #last > 0 then seq = string.match(last[1][1], '^(%d+)-') end
-redis.call('HSET', meta, 'epoch', ARGV[1], 'seq', seq, 'base', seq)
-return {ARGV[1], seq, seq}
+--#include life
+local epoch, seq, base, rotated = life_check(meta, log, ARGV[1], ARGV[2])
+if epoch then return {epoch, seq, base, rotated and 1 or 0} end
+epoch, seq, base = life_create(meta, log, ARGV[1])
+return {epoch, seq, base, 0}

@@ -27,6 +27,7 @@ ARGV[11] idempotency record head ("" = the write has no key)
 ARGV[12] the answer's tail: what follows the document without its closing
          brace in the answer (,"applied":...})
 ARGV[13] seconds the idempotency record is kept
+ARGV[14] "1" when restarts are declared lossless (life.lua)
 
 Reply: {"ok", "<epoch>:<seq>"}
      | {"changed"}            the stored document moved on: decide again
@@ -66,12 +67,19 @@ if rec_head ~= '' then
   if rec then return {'idem', rec} end
 end
 
+--#include life
+-- the stream's last generated id, not its last entry: XADD takes only ids
+-- above it, and it must not fail after the HSETs below
+local last_seq = log_top(log)
 local m = redis.call('HMGET', meta, 'epoch', 'seq')
-local epoch, seq = m[1], tonumber(m[2] or '0')
-local last_seq = 0
-local last = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
-if #last > 0 then last_seq = tonumber(string.match(last[1][1], '^(%d+)-')) end
+if m[1] and tonumber(m[2] or '0') < last_seq then
+  return redis.error_reply('ERR syncgate: change log is ahead of the meta seq')
+end
 
+-- a Redis that is not the one that served the collection: a new epoch
+-- (a complete step of its own; nothing of the write is stored yet)
+local epoch, seq_s = life_check(meta, log, new_epoch, ARGV[14])
+local seq = tonumber(seq_s)
 local create = false
 if not epoch then
   if known ~= '' then return {'stale', '', '0'} end
@@ -79,13 +87,12 @@ if not epoch then
 elseif known ~= '' and (epoch ~= known or seq < min_seq) then
   return {'stale', epoch, string.format('%d', seq)}
 end
-if seq < last_seq then
-  return redis.error_reply('ERR syncgate: change log is ahead of the meta seq')
-end
 
 local cur = redis.call('HGET', docs, id)
 local cur_off = ''
-if cur then cur_off = string.match(cur, '"offset":"([^"]*)"}$') or '?' end
+-- a stored document without the offset tail (written by hand, or by
+-- something else) counts as one without an offset: the write replaces it
+if cur then cur_off = string.match(cur, '"offset":"([^"]*)"}$') or '' end
 if cur_off ~= expected then return {'changed'} end
 
 -- every check passed: from here on, only writes
@@ -93,7 +100,8 @@ local s = string.format('%d', seq + 1)
 local off = epoch .. ':' .. s
 local full = doc .. off .. '"}'
 if create then
-  redis.call('HSET', meta, 'epoch', epoch, 'base', string.format('%d', seq))
+  redis.call('HSET', meta, 'epoch', epoch, 'base', string.format('%d', seq),
+             'run', live_run_id())
 end
 redis.call('HSET', meta, 'seq', s)
 redis.call('HSET', docs, id, full)

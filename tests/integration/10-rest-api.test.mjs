@@ -289,13 +289,13 @@ test('changes: since absent, since, limit; offset is where the next read continu
   assert.deepEqual(mismatches(refused, bad.map((x) => `since=${x}`), 400, 'bad_request'), []);
 });
 
-test('changes: another epoch or since ahead of the head is a reset (epoch_changed)', async () => {
+test('changes: another epoch is a reset (epoch_changed) to the head', async () => {
   const c = 'chg2';
   for (let i = 0; i < 3; i++) await req('PUT', docPath(c, `d${i}`), { body: { data: i } });
   const head = (await req('GET', `/v1/collections/${c}/changes`)).json.offset;
   const e = epochOf(head);
   const other = e === 'a0a0a0a0a0a0' ? 'b0b0b0b0b0b0' : 'a0a0a0a0a0a0';
-  for (const since of [`${other}:2`, `${other}:0`, `${e}:4`, `${e}:1000`]) {
+  for (const since of [`${other}:2`, `${other}:0`, `${other}:1000`]) {
     const r = await req('GET', `/v1/collections/${c}/changes?since=${since}`);
     assert.equal(r.status, 200, `since=${since}: ${r.text}`);
     assert.deepEqual(r.json, { changes: [], offset: head, reset: true, reason: 'epoch_changed' }, `since=${since}`);
@@ -303,6 +303,30 @@ test('changes: another epoch or since ahead of the head is a reset (epoch_change
   // the head itself is no reset
   const ok = await req('GET', `/v1/collections/${c}/changes?since=${head}`);
   assert.deepEqual(ok.json, { changes: [], offset: head, reset: false });
+});
+
+test('changes: since ahead of the head proves a lost tail: a new epoch, at most once per interval', async () => {
+  const c = 'chg-ahead';
+  for (let i = 0; i < 3; i++) await req('PUT', docPath(c, `d${i}`), { body: { data: i } });
+  const head = (await req('GET', `/v1/collections/${c}/changes`)).json.offset;
+  const e = epochOf(head);
+  const r = await req('GET', `/v1/collections/${c}/changes?since=${e}:5`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.reset, true);
+  assert.equal(r.json.reason, 'epoch_changed');
+  const fresh = epochOf(r.json.offset);
+  assert.notEqual(fresh, e, 'the reset names a new epoch');
+  assert.equal(seqOf(r.json.offset), 3, 'the new epoch starts after what the log holds');
+  assert.equal(await redis.raw('HGET', `sg:{${c}}:meta`, 'epoch'), fresh);
+  // the old epoch's offsets are now all resets; the new head is no reset
+  const old = await req('GET', `/v1/collections/${c}/changes?since=${head}`);
+  assert.deepEqual(old.json, { changes: [], offset: r.json.offset, reset: true, reason: 'epoch_changed' });
+  // a forged offset ahead in the new epoch, right after: no second rotation
+  const forged = await req('GET', `/v1/collections/${c}/changes?since=${fresh}:1000`);
+  assert.deepEqual(forged.json, { changes: [], offset: r.json.offset, reset: true, reason: 'epoch_changed' });
+  assert.equal(await redis.raw('HGET', `sg:{${c}}:meta`, 'epoch'), fresh, 'rotated once');
+  const w = await req('PUT', docPath(c, 'd9'), { body: { data: 9 } });
+  assert.equal(w.json.offset, `${fresh}:4`, 'writes go on in the new epoch');
 });
 
 test('changes: a trimmed log answers reset history_trimmed; the last `history` changes stay', async () => {

@@ -147,11 +147,11 @@ test('(b) Redis hung (SIGSTOP): 503 + Retry-After within the command timeout; re
   }
 });
 
-test('(c) Redis killed and restarted from AOF: 503s meanwhile, then subscribers continue, same epoch, no gap', async () => {
+test('(c) Redis killed and restarted from AOF, restarts declared lossless: 503s meanwhile, then subscribers continue, same epoch, no gap', async () => {
   const s = scope();
   try {
     const redis = await s.redis();
-    const cfg = { redis: { timeout_ms: 500 } };
+    const cfg = { redis: { timeout_ms: 500, lossless_restarts: true } };
     const gwA = await s.gw({ redis, node: 'kill-a', config: cfg });
     const gwB = await s.gw({ redis, node: 'kill-b', config: cfg });
     const coll = 'killed';
@@ -211,6 +211,61 @@ test('(c) Redis killed and restarted from AOF: 503s meanwhile, then subscribers 
     for (const sub of subs) await sub.c.close();
     await s.stop(gwA);
     await s.stop(gwB);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('(c2) Redis killed and restarted from AOF, default config: every subscriber gets a reset into a new epoch, no offset reused', async () => {
+  const s = scope();
+  try {
+    const redis = await s.redis();
+    const cfg = { redis: { timeout_ms: 500 } };
+    const gwA = await s.gw({ redis, node: 'life-a', config: cfg });
+    const gwB = await s.gw({ redis, node: 'life-b', config: cfg });
+    const coll = 'lives';
+    const idle = 'lives-idle'; // nobody subscribes: its first touch rotates it
+    const subs = [await subscribe(gwA, coll), await subscribe(gwB, coll)];
+    let last;
+    for (let i = 0; i < 10; i++) last = await putOk(i % 2 ? gwB : gwA, coll, `d${i % 3}`, { i });
+    const idleLast = await putOk(gwA, idle, 'x', { n: 1 });
+    for (const sub of subs) await waitSeq(sub.c, coll, seqOf(last.offset));
+    const epoch = epochOf(last.offset);
+    await sleep(1500); // appendfsync everysec: everything is on disk, nothing is lost
+    await redis.kill();
+    await redis.restart();
+    await gwA.waitReady(20000);
+    await gwB.waitReady(20000);
+    // the live collection: a reset into a new epoch for every subscriber,
+    // without a write (the gateways check live collections at once)
+    for (const [k, sub] of subs.entries()) {
+      await waitFor(() => sub.c.of('reset', coll).length > 0, { timeout: 10000, what: `subscriber ${k} reset` });
+      const r = sub.c.of('reset', coll)[0];
+      assert.equal(r.reason, 'epoch_changed', `subscriber ${k}`);
+      assert.notEqual(epochOf(r.offset), epoch, `subscriber ${k}: a new epoch`);
+    }
+    const after = await putOk(gwB, coll, 'd0', { after: 1 });
+    assert.notEqual(epochOf(after.offset), epoch, 'writes go on in the new epoch');
+    assert.ok(seqOf(after.offset) > seqOf(last.offset), 'seqs go on growing');
+    // the idle collection, touched first by a write through a gateway that never served it
+    const gwC = await s.gw({ redis, node: 'life-c', config: cfg });
+    const w = await putOk(gwC, idle, 'x', { n: 2 });
+    assert.notEqual(epochOf(w.offset), epochOf(idleLast.offset), 'an idle collection gets a new epoch on its first touch');
+    // an old offset of either is answered with a reset, never accepted
+    const ch = await req(gwC, 'GET', `/v1/collections/${coll}/changes?since=${last.offset}`);
+    assert.equal(ch.json.reset, true);
+    assert.equal(ch.json.reason, 'epoch_changed');
+    // no offset carries two contents across everything the subscribers got
+    const seen = new Map();
+    for (const sub of subs) {
+      for (const m of sub.c.of('change', coll)) {
+        const body = JSON.stringify({ ...m, type: undefined });
+        assert.ok(!seen.has(m.offset) || seen.get(m.offset) === body, `offset ${m.offset} carried two contents`);
+        seen.set(m.offset, body);
+      }
+    }
+    for (const sub of subs) await sub.c.close();
+    for (const g of [gwA, gwB, gwC]) await s.stop(g);
   } finally {
     await s.cleanup();
   }

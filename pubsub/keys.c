@@ -40,6 +40,13 @@ size_t keys_format_idem(const char *collection, const char *scope, char *buf)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+size_t keys_format_instance(char *buf)
+{
+	int n = snprintf(buf, KEYS_MAX, "%sinstance", prefix);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
 int keys_channel_collection(const char *chan, size_t len, char *coll)
 {
 	size_t plen = strlen(prefix), clen;

@@ -23,6 +23,9 @@ enum keys_kind {
 	KEYS_CONFLICTS /* stream: the conflict trail, field "d" = entry JSON */
 };
 
+/* The instance marker: "<prefix>instance", a string holding the run_id of
+ * the Redis process the gateways last saw (a flush removes it). */
+size_t keys_format_instance(char *buf);
 /* Sets the prefix (default "sg:"); returns 0 or GW_EBADREQ if invalid. */
 int keys_set_prefix(const char *prefix);
 const char *keys_prefix(void);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
@@ -27,6 +28,7 @@ struct health {
 	bool checked;               /* INFO checks passed on this connection */
 	char status[160];
 	char run_id[48];
+	bool marked;                /* this process set the instance marker */
 	uv_timer_t recheck;
 	void (*done)(void *arg);    /* health_free's */
 	void *done_arg;             /* borrowed */
@@ -83,6 +85,8 @@ enum health_verdict health_check_info(const char *info, size_t len,
 
 /* ---- the state machine --------------------------------------------------- */
 
+static void mark_instance(struct health *h);
+
 static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
 {
 	struct health *h = arg;
@@ -124,6 +128,41 @@ static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
 		if (h->passed)
 			h->passed(h->ctx);
 	}
+	mark_instance(h);
+}
+
+/* The instance marker's old value: gone after this process set it means
+ * a flush (FLUSHALL keeps the connection and the run_id); another run_id
+ * means the data was replaced. Either way the live collections are checked
+ * now rather than at their next touch. */
+static void marker_reply(struct rconn *c, int err, redisReply *r, void *arg)
+{
+	struct health *h = arg;
+	bool gone, other;
+
+	GW_UNUSED(c);
+	if (err || !r || (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING))
+		return;
+	gone = r->type == REDIS_REPLY_NIL && h->marked;
+	other = r->type == REDIS_REPLY_STRING &&
+		(r->len != strlen(h->run_id) || memcmp(r->str, h->run_id, r->len) != 0);
+	h->marked = true;
+	if (!gone && !other)
+		return;
+	log_warn("redis data was %s (instance marker %s): checking every live "
+		 "collection", gone ? "flushed" : "replaced", gone ? "gone" : "changed");
+	if (h->passed)
+		h->passed(h->ctx);
+}
+
+static void mark_instance(struct health *h)
+{
+	char key[KEYS_MAX];
+	size_t klen = keys_format_instance(key);
+	const char *argv[4] = {"SET", key, h->run_id, "GET"};
+	size_t lens[4] = {3, klen, strlen(h->run_id), 3};
+
+	rconn_command(h->conn, marker_reply, h, 4, argv, lens);
 }
 
 void health_recheck(struct health *h)

@@ -142,3 +142,20 @@ test('a collection whose meta names another Redis process gets a new epoch on it
   assert.equal(epochOf(v2.offset), epochOf(v.offset));
   await sleep(0);
 });
+
+test('FLUSHALL without a reconnect: followed collections get a reset into a new epoch within the recheck (no write needed)', async () => {
+  const c = uniqueColl('edge-flush');
+  const w = await putOk(gw, c, 'a', { n: 1 });
+  const s = await subscribe(gw, c);
+  await sleep(200);
+  await redis.cli('FLUSHALL');
+  // the gateway sets its instance marker every recheck (10 s); a flush removes it
+  const deadline = Date.now() + 15000;
+  while (!s.c.of('reset', c).length && Date.now() < deadline) await sleep(100);
+  const r = s.c.of('reset', c)[0];
+  assert.ok(r, 'a reset came without any write');
+  assert.equal(r.reason, 'epoch_changed');
+  assert.notEqual(epochOf(r.offset), epochOf(w.offset));
+  assert.equal(seqOf(r.offset), 0, 'an empty collection');
+  await s.c.close();
+});

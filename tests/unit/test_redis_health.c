@@ -314,6 +314,24 @@ static void answer_info(size_t i, const char *text)
 	answer(i, 0, &r);
 }
 
+/* the run_id INFO_OK reports */
+#define RUN_ID "0123456789abcdef0123456789abcdef01234567"
+
+/* Answers the instance marker's SET ... GET with its old value (NULL: none). */
+static void answer_marker(size_t i, const char *old)
+{
+	char buf[64];
+	redisReply r = {.type = old ? REDIS_REPLY_STRING : REDIS_REPLY_NIL};
+
+	assert_string_equal(sent[i].cmd, "SET");
+	if (old) {
+		snprintf(buf, sizeof(buf), "%s", old);
+		r.str = buf;
+		r.len = strlen(buf);
+	}
+	answer(i, 0, &r);
+}
+
 /* A connect or recheck sent the six SCRIPT LOADs (table order), then INFO,
  * from index first on. */
 static void assert_checks_sent(struct rig *r, size_t first)
@@ -371,17 +389,47 @@ static void test_connect(void **state)
 	assert_string_equal(health_status(r->h), "");
 	assert_true(health_ready(r->h));
 	assert_int_equal(r->passed, 1);
+	/* then the instance marker is set; none before this process: no news */
+	assert_int_equal(nsent, 8);
+	assert_string_equal(sent[7].cmd, "SET");
+	answer_marker(7, NULL);
+	assert_int_equal(r->passed, 1);
 	/* the connection's own state counts too */
 	fake_up = false;
 	assert_false(health_ready(r->h));
 	fake_up = true;
 
-	/* a recheck that passes again is not news */
+	/* a recheck that passes again, marker in place, is not news */
 	health_recheck(r->h);
-	assert_checks_sent(r, 7);
-	answer_info(13, INFO_OK("noeviction", "7.2.4"));
+	assert_checks_sent(r, 8);
+	answer_info(14, INFO_OK("noeviction", "7.2.4"));
+	answer_marker(15, RUN_ID);
 	assert_true(health_ready(r->h));
 	assert_int_equal(r->passed, 1);
+}
+
+static void test_marker_gone_or_changed(void **state)
+{
+	struct rig *r = *state;
+
+	up_and_pass(r);
+	answer_marker(nsent - 1, NULL);
+	assert_int_equal(r->passed, 1);
+	/* FLUSHALL: the marker this process set is gone, same run_id */
+	health_recheck(r->h);
+	answer_info(nsent - 1, INFO_OK("noeviction", "7.2.4"));
+	answer_marker(nsent - 1, NULL);
+	assert_int_equal(r->passed, 2);
+	/* a restored copy: the marker names another process */
+	health_recheck(r->h);
+	answer_info(nsent - 1, INFO_OK("noeviction", "7.2.4"));
+	answer_marker(nsent - 1, "ffffffffffffffffffffffffffffffffffffffff");
+	assert_int_equal(r->passed, 3);
+	/* in place again: no news */
+	health_recheck(r->h);
+	answer_info(nsent - 1, INFO_OK("noeviction", "7.2.4"));
+	answer_marker(nsent - 1, RUN_ID);
+	assert_int_equal(r->passed, 3);
 }
 
 static void test_policy_changed_while_running(void **state)
@@ -514,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect, rig_up, rig_down),
 		cmocka_unit_test_setup_teardown(test_policy_changed_while_running,
 						rig_up, rig_down),
+		cmocka_unit_test_setup_teardown(test_marker_gone_or_changed, rig_up, rig_down),
 		cmocka_unit_test_setup_teardown(test_too_old, rig_up, rig_down),
 		cmocka_unit_test_setup_teardown(test_info_failed, rig_up, rig_down),
 		cmocka_unit_test_setup_teardown(test_down_and_up, rig_up, rig_down),

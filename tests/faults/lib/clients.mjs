@@ -136,6 +136,7 @@ export class Subscriber {
     this.checker.reload(this.sub, { offset });
     this.last = offset;
     if (!this.stopped) await this.#reconnectLoop({ next: false });
+    this.reloaded = (this.reloaded || 0) + 1;
   }
 
   async #reconnectLoop({ next = true } = {}) {
@@ -169,7 +170,21 @@ export class Subscriber {
     await this.#reconnectLoop();
   }
 
-  /** Waits (bounded) until the run reached seq >= target of the current epoch head. */
+  /** Planned disconnect: close the socket and stay offline until resume(). */
+  async disconnect() {
+    const sock = this.sock;
+    sock.__planned = true;
+    const closed = new Promise((r) => { if (sock.readyState === WebSocket.CLOSED) r(); else sock.once('close', r); });
+    sock.close(1000);
+    await closed;
+  }
+
+  /** Back online after disconnect(): resubscribe with since on the next gateway. */
+  resume() {
+    return this.#reconnectLoop();
+  }
+
+  /** Closes the socket for good. */
   async stop() {
     this.stopped = true;
     if (this.sock) {

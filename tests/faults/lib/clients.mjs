@@ -252,6 +252,11 @@ export class Writer {
     this.conflicts = 0;
     this.failed = [];
     this.statuses = new Map();
+    this.log = []; // every request: { method, id, start, ms, status, retryAfter, error }
+  }
+
+  #note(method, id, start, r) {
+    this.log.push({ method, id, start, ms: r.ms, status: r.status, retryAfter: r.headers?.get('retry-after') ?? null, error: r.error, code: r.json?.error?.code });
   }
 
   get gw() { return this.gateways[this.gwIndex % this.gateways.length]; }
@@ -260,14 +265,18 @@ export class Writer {
   async write(id, { failover = true } = {}) {
     let v = this.versions.get(id);
     if (!v) {
+      const t0 = Date.now();
       const g = await http(this.gw, 'GET', `${docPath(this.coll, id)}?include_deleted=true`, { token: this.token, timeout: this.timeout });
+      this.#note('GET', id, t0, g);
       if (g.status === 200) v = g.json.version;
       else if (g.status === 404) v = {};
       else { if (failover) this.gwIndex += 1; this.failed.push(`GET ${g.status} ${g.error || g.text}`); return g; }
     }
     const version = { ...v, [this.actor]: (v[this.actor] || 0) + 1 };
     const body = { data: { w: this.actor, n: ++this.n, ...(this.pad ? { pad: this.pad } : {}) }, version, actor: this.actor };
+    const t0 = Date.now();
     const r = await http(this.gw, 'PUT', docPath(this.coll, id), { body, token: this.token, timeout: this.timeout });
+    this.#note('PUT', id, t0, r);
     this.statuses.set(r.status, (this.statuses.get(r.status) || 0) + 1);
     if (r.status === 200 || r.status === 201) {
       this.checker.ack(this.coll, id, r.json, body);

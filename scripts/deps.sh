@@ -10,7 +10,7 @@ build_pkgs="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
 libmicrohttpd-dev libhiredis-dev libjansson-dev libuv1-dev libssl-dev
 libcurl4-openssl-dev"
 run_pkgs="redis-server redis-tools openssl"
-test_pkgs="libcmocka-dev clang-14 libclang-rt-14-dev haproxy docker-compose
+test_pkgs="libcmocka-dev clang-14 libclang-rt-14-dev haproxy docker-compose valgrind
 chromium"
 
 want="$build_pkgs $run_pkgs"

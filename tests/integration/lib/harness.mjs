@@ -150,11 +150,17 @@ export class Gateway {
   /**
    * Starts build/syncgate (or $SYNCGATE_BIN) against redis with the given
    * environment and optional config object (written to a temp file).
-   * auth defaults to jwt with SECRET. Waits for /v1/ready unless ready:false.
+   * auth defaults to jwt with SECRET. Waits for /v1/ready (readyTimeout ms)
+   * unless ready:false. bin replaces BIN for this gateway (e.g. the normal
+   * build under valgrind while SYNCGATE_BIN names a sanitizer build).
    */
-  static async start({ redis, env = {}, config, node = 'gw', ready = true, args = [], wrap = [] } = {}) {
+  static async start({
+    redis, env = {}, config, node = 'gw', ready = true, args = [], wrap = [], bin = BIN,
+    readyTimeout,
+  } = {}) {
     const g = new Gateway();
     g.wrap = wrap; // e.g. ['prlimit', '--nofile=200:200', '--'] (it execs: same pid)
+    g.bin = bin;
     // ports the test chose (a restart on the same ports) are kept
     g.httpPort = env.SYNCGATE_HTTP_PORT ? Number(env.SYNCGATE_HTTP_PORT) : await freePort();
     g.wsPort = env.SYNCGATE_WS_PORT ? Number(env.SYNCGATE_WS_PORT) : await freePort();
@@ -190,8 +196,8 @@ export class Gateway {
     for (let attempt = 0; ; attempt++) {
       g.spawn();
       try {
-        if (ready) await g.waitReady();
-        else await g.waitHealth();
+        if (ready) await g.waitReady(readyTimeout);
+        else await g.waitHealth(readyTimeout);
         return g;
       } catch (e) {
         const clash = g.proc.exitCode === 1 && /cannot listen/.test(g.logs);
@@ -207,7 +213,7 @@ export class Gateway {
   }
 
   spawn() {
-    const [cmd, ...pre] = this.wrap && this.wrap.length ? [...this.wrap, BIN] : [BIN];
+    const [cmd, ...pre] = this.wrap && this.wrap.length ? [...this.wrap, this.bin] : [this.bin];
     this.proc = spawn(cmd, [...pre, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.logs += d; });
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
@@ -254,13 +260,13 @@ export class Gateway {
   }
 
   /**
-   * SIGTERM and wait (at most 15 s). Returns {code, signal, stderr}. Under
-   * sanitizers a leak or UB report makes the exit code non-zero, so tests
-   * assert code === 0 through assertCleanExit.
+   * SIGTERM and wait (at most timeout ms, then SIGKILL). Returns {code,
+   * signal, stderr}. Under sanitizers a leak or UB report makes the exit
+   * code non-zero, so tests assert code === 0 through assertCleanExit.
    */
-  async stop() {
+  async stop({ timeout = 15000 } = {}) {
     this.signal('SIGTERM');
-    const t = setTimeout(() => this.signal('SIGKILL'), 15000);
+    const t = setTimeout(() => this.signal('SIGKILL'), timeout);
     const r = await this.exit;
     clearTimeout(t);
     rmSync(this.dir, { recursive: true, force: true });

@@ -23,6 +23,8 @@ const OUTAGE_MS = 2000;
 
 async function crash({ lossless }) {
   const s = scope();
+  let subs = [];
+  let writers = [];
   try {
     const redis = await s.redis({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] });
     const config = { redis: { timeout_ms: TIMEOUT_MS, ...(lossless ? { lossless_restarts: true } : {}) } };
@@ -33,10 +35,10 @@ async function crash({ lossless }) {
     const checker = new Checker();
     const coll = `d04${tag}`;
     const ids = Array.from({ length: 30 }, (_, i) => `k${i}`);
-    const subs = await openSubscribers(20, { checker, gateways: gws, coll, replica: true });
+    subs = await openSubscribers(20, { checker, gateways: gws, coll, replica: true });
     const epoch0 = epochOf(subs[0].last);
     // 8 writers x 25/s, half on each gateway (failing over to the other)
-    const writers = Array.from({ length: 8 }, (_, w) => new Writer({
+    writers = Array.from({ length: 8 }, (_, w) => new Writer({
       checker, gateways: [gws[w % 2], gws[(w + 1) % 2]], coll, actor: `admin:w${w}`, ids, timeout: 5000,
     }));
     let runs = writers.map((w) => w.run({ rate: 25 }));
@@ -121,6 +123,8 @@ async function crash({ lossless }) {
     await s.stop(gwA);
     await s.stop(gwB);
   } finally {
+    for (const w of writers) w.running = false;
+    for (const x of subs) await x.stop().catch(() => {});
     await s.cleanup();
   }
 }

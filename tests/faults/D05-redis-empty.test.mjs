@@ -18,6 +18,7 @@ const RESET_WITHIN_MS = 5000;
 
 test('D05 Redis restarted empty: reset epoch_changed without a write, old offsets reset, old docs 404', { timeout: 60000 }, async () => {
   const s = scope();
+  const opened = [];
   try {
     const redis = await s.redis({ appendonly: 'no', args: ['--save', ''] });
     const gwA = await s.gw({ redis, node: 'd05-a' });
@@ -37,6 +38,7 @@ test('D05 Redis restarted empty: reset epoch_changed without a write, old offset
       for (let j = 0; j < 5; j++) {
         const x = new Subscriber({ checker, gateways: gws, coll, label: `s${c}.${j}`, gwIndex: j, replica: true });
         subs.push(x);
+        opened.push(x);
         await x.start();
         x.replica.load((await listAll(x.gw, coll)).docs);
       }
@@ -84,6 +86,7 @@ test('D05 Redis restarted empty: reset epoch_changed without a write, old offset
       checker.subscribed(y.sub, { offset: held.get(x) }); // its earlier run ended at the held offset
       y.last = held.get(x);
       returning.push(y);
+      opened.push(y);
       await y.start();
     }
     await waitFor(() => returning.every((y) => y.reloaded === 1), { timeout: 10000, what: 'every returning client reset and reloaded' });
@@ -117,6 +120,7 @@ test('D05 Redis restarted empty: reset epoch_changed without a write, old offset
     await s.stop(gwA);
     await s.stop(gwB);
   } finally {
+    for (const x of opened) await x.stop().catch(() => {});
     await s.cleanup();
   }
 });

@@ -63,6 +63,7 @@ function notCovered(checker, coll, docs) {
 
 test('D06a older snapshot restored under running gateways: reset epoch_changed, no offset reused (fresh and old gateways)', { timeout: 90000 }, async () => {
   const s = scope();
+  const opened = [];
   try {
     const redis = await s.redis({ appendonly: 'no', args: ['--save', ''] });
     const gwA = await s.gw({ redis, node: 'd06a-a' });
@@ -70,6 +71,7 @@ test('D06a older snapshot restored under running gateways: reset epoch_changed, 
     const checker = new Checker();
     const coll = 'd06a';
     const subs = await openSubscribers(20, { checker, gateways: [gwA, gwB], coll, replica: true });
+    opened.push(...subs);
     await burst(newWriters(checker, [gwA, gwB], coll, 'w'), 300);
     const copy = await snapshot(redis);
     const atSnapshot = await head(gwA, coll);
@@ -85,7 +87,13 @@ test('D06a older snapshot restored under running gateways: reset epoch_changed, 
     const restoredAt = Date.now();
     // a fresh gateway (it never saw this collection) writes at once, as do the old ones
     const gwC = await s.gw({ redis, node: 'd06a-c' });
+    // late subscribers start on a collection that has documents: list after subscribing
     const late = await openSubscribers(4, { checker, gateways: [gwC], coll, replica: true }, { label: 'late' });
+    opened.push(...late);
+    for (const x of late) {
+      const { docs } = await listAll(gwC, coll);
+      for (const d of docs) x.replica.apply(d);
+    }
     await Promise.all([
       burst(newWriters(checker, [gwC], coll, 'c'), 100),
       (async () => { for (const g of [gwA, gwB]) await g.waitReady(10000); })(),
@@ -119,12 +127,14 @@ test('D06a older snapshot restored under running gateways: reset epoch_changed, 
     for (const x of all) await x.stop();
     for (const g of [gwA, gwB, gwC]) await s.stop(g);
   } finally {
+    for (const x of opened) await x.stop().catch(() => {});
     await s.cleanup();
   }
 });
 
 test('D06b Redis and every gateway restart together on an older snapshot: every returning client gets reset epoch_changed', { timeout: 90000 }, async () => {
   const s = scope();
+  const opened = [];
   try {
     const redis = await s.redis({ appendonly: 'no', args: ['--save', ''] });
     let gws = [await s.gw({ redis, node: 'd06b-a' }), await s.gw({ redis, node: 'd06b-b' })];
@@ -132,6 +142,7 @@ test('D06b Redis and every gateway restart together on an older snapshot: every 
     const checker = new Checker();
     const coll = 'd06b';
     const subs = await openSubscribers(20, { checker, gateways: gws, coll, replica: true });
+    opened.push(...subs);
     await burst(newWriters(checker, gws, coll, 'w'), 300);
     const copy = await snapshot(redis);
     await burst(newWriters(checker, gws, coll, 'x'), 200);
@@ -181,6 +192,7 @@ test('D06b Redis and every gateway restart together on an older snapshot: every 
     for (const x of subs) await x.stop();
     for (const g of gws) await s.stop(g);
   } finally {
+    for (const x of opened) await x.stop().catch(() => {});
     await s.cleanup();
   }
 });

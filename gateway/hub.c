@@ -6,9 +6,11 @@
  * Per collection: `head` is the last seq delivered live; subscriptions in
  * S_LIVE have pos >= head and receive seq exactly when pos == seq - 1, so a
  * change reaches each subscription once and in order. Subscriptions in
- * S_REPLAY read the log themselves until they reach head.
+ * S_REPLAY read the log themselves until they reach head. What the write
+ * path asks of a collection's epoch and sequence is hub_epochs.c's.
  */
 #include "hub.h"
+#include "hub_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,62 +27,6 @@
 #define REPAIR_BATCH 1000
 #define IDLE_CAP 50000 /* remembered collections without subscribers */
 
-enum coll_state {
-	C_IDLE,      /* no live delivery (no subscribers) */
-	C_OPENING,   /* SUBSCRIBE sent, waiting for hub_on_open */
-	C_SYNCING,   /* reading the head */
-	C_LIVE,      /* delivering pub/sub messages in order */
-	C_REPAIRING, /* filling a gap from the log */
-	C_RETRY      /* a read failed; hub_tick retries */
-};
-
-enum sub_state {
-	S_PENDING, /* waiting for the collection's first sync */
-	S_CHECK,   /* since is ahead of head: checking it against Redis */
-	S_REPLAY,  /* reading the log from pos + 1 */
-	S_LIVE
-};
-
-struct hub_coll {
-	char name[NAMES_COLLECTION_MAX + 1];
-	enum coll_state state;
-	bool synced;  /* head read since the last open */
-	bool busy;    /* a collection-level backend call is in flight */
-	bool resync;  /* re-read the head when the in-flight call is done */
-	uint64_t rotate_proof; /* a client's since ahead of head: rotate (0: no) */
-	char epoch[OFFSET_EPOCH_MAX + 1]; /* "" when unknown */
-	uint64_t head;
-	uint64_t max_seen; /* highest seq seen in this epoch */
-	uint64_t target;   /* highest seq known to exist, while repairing */
-	int64_t retry_at;
-	struct hub_sub *subs; /* doubly linked through cprev/cnext */
-	size_t nsubs;
-};
-
-struct hub_sub {
-	int refs;
-	bool dead;
-	bool busy;    /* a backend call for this subscription is in flight */
-	bool paused;  /* replay waits for the session queue to drain */
-	enum sub_state state;
-	int64_t retry_at;       /* a failed read is retried at this hub_tick */
-	struct hub_coll *coll;  /* borrowed; valid while !dead */
-	struct session *sess;   /* borrowed; valid while !dead */
-	struct hub_sub *cprev, *cnext, *snext, *sprev;
-	uint64_t pos;
-	bool has_since;
-	struct offset since;
-	bool conflicts; /* also conflict trail entries */
-	bool ahead;     /* S_CHECK: since is ahead of Redis too; waits for the
-			 * collection's rotation, then gets its reset */
-	char *ref; /* owned */
-};
-
-struct hub {
-	struct hub_backend be;
-	struct map colls; /* name -> struct hub_coll (owned) */
-	int64_t now_ms;
-};
 
 static void sub_unref(struct hub_sub *sub)
 {
@@ -120,7 +66,7 @@ void hub_free(struct hub *h)
 	free(h);
 }
 
-static struct hub_coll *coll_get(struct hub *h, const char *name, bool create)
+struct hub_coll *hub_coll_get(struct hub *h, const char *name, bool create)
 {
 	struct hub_coll *c = map_get(&h->colls, name);
 
@@ -259,7 +205,6 @@ static void sub_fetch(struct hub *h, struct hub_sub *sub)
 		sub_call_failed(h, sub);
 }
 
-static void coll_meta(struct hub *h, struct hub_coll *c);
 
 /* The collection is synced: a subscription starts (subscribed message,
  * then replay, a since check or a reset). */
@@ -279,7 +224,7 @@ static void sub_start(struct hub *h, struct hub_sub *sub)
 		/* the client may know a newer epoch than this hub (rotated by
 		 * another gateway, nothing written since): re-read the head, or
 		 * each reload-and-resubscribe would get this stale reset again */
-		coll_meta(h, c);
+		hub_coll_meta(h, c);
 	} else if (sub->since.seq < c->head) {
 		sub->pos = sub->since.seq;
 		sub->state = S_REPLAY;
@@ -321,7 +266,7 @@ static void start_pending(struct hub *h, struct hub_coll *c)
 
 /* ---- collection state machine ------------------------------------------- */
 
-static void coll_meta(struct hub *h, struct hub_coll *c)
+void hub_coll_meta(struct hub *h, struct hub_coll *c)
 {
 	if (c->busy) {
 		c->resync = true;
@@ -382,7 +327,7 @@ static void coll_continue(struct hub *h, struct hub_coll *c)
 	if (c->rotate_proof) {
 		coll_rotate(h, c, 0);
 	} else if (c->resync) {
-		coll_meta(h, c);
+		hub_coll_meta(h, c);
 	} else if (c->target > c->head) {
 		coll_repair(h, c);
 	} else {
@@ -499,7 +444,7 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 	}
 	if (strcmp(epoch, c->epoch) != 0) {
 		send_reset(sub, "epoch_changed");
-		coll_meta(h, c); /* this hub's epoch is stale: learn */
+		hub_coll_meta(h, c); /* this hub's epoch is stale: learn */
 		return;
 	}
 	if (sub->since.seq > seq) {
@@ -568,7 +513,7 @@ int hub_subscribe(struct hub *h, struct session *s, const char *coll,
 
 	if (find_sub(s, coll))
 		return GW_EBADREQ;
-	c = coll_get(h, coll, true);
+	c = hub_coll_get(h, coll, true);
 	sub = calloc(1, sizeof(*sub));
 	if (!c || !sub || (ref && !(sub->ref = strdup(ref)))) {
 		free(sub);
@@ -683,13 +628,13 @@ void hub_session_drained(struct hub *h, struct session *s)
 
 void hub_on_open(struct hub *h, const char *coll)
 {
-	struct hub_coll *c = coll_get(h, coll, false);
+	struct hub_coll *c = hub_coll_get(h, coll, false);
 
 	if (!c || c->state == C_IDLE)
 		return;
 	if (c->state == C_OPENING)
 		c->state = C_SYNCING;
-	coll_meta(h, c);
+	hub_coll_meta(h, c);
 }
 
 void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
@@ -703,7 +648,7 @@ void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		sub_unref(sub);
 		return;
 	}
-	c = coll_get(h, coll, false);
+	c = hub_coll_get(h, coll, false);
 	if (c)
 		coll_meta_result(h, c, rc, epoch ? epoch : "", seq);
 }
@@ -719,14 +664,14 @@ void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		sub_unref(sub);
 		return;
 	}
-	c = coll_get(h, coll, false);
+	c = hub_coll_get(h, coll, false);
 	if (c)
 		coll_log_result(h, c, rc, e, n);
 }
 
 void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 {
-	struct hub_coll *c = coll_get(h, coll, false);
+	struct hub_coll *c = hub_coll_get(h, coll, false);
 	const char *doc = msg, *conflict = NULL, *nl;
 	size_t clen = 0;
 	struct offset off;
@@ -768,7 +713,7 @@ void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 		return;
 	}
 	if (strcmp(off.epoch, c->epoch) != 0) {
-		coll_meta(h, c);
+		hub_coll_meta(h, c);
 		return;
 	}
 	if (off.seq > c->max_seen)
@@ -806,70 +751,8 @@ void hub_on_cmd_reconnected(struct hub *h)
 		struct hub_coll *c = e->val;
 
 		if (c->state != C_IDLE && c->state != C_OPENING)
-			coll_meta(h, c);
+			hub_coll_meta(h, c);
 	}
-}
-
-bool hub_known(struct hub *h, const char *coll, char *epoch,
-	       uint64_t *max_seen)
-{
-	struct hub_coll *c = coll_get(h, coll, false);
-
-	epoch[0] = '\0';
-	*max_seen = 0;
-	if (!c || !c->epoch[0])
-		return false;
-	memcpy(epoch, c->epoch, sizeof(c->epoch));
-	*max_seen = c->max_seen;
-	return true;
-}
-
-void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq)
-{
-	struct hub_coll *c = coll_get(h, coll, false);
-
-	if (!c)
-		return;
-	if (!c->epoch[0] || (c->state == C_IDLE && strcmp(c->epoch, epoch) != 0)) {
-		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
-		c->head = c->target = c->max_seen = seq;
-	} else if (strcmp(c->epoch, epoch) == 0) {
-		if (seq > c->max_seen)
-			c->max_seen = seq;
-	} else {
-		coll_meta(h, c); /* a new epoch: learn it, reset subscribers */
-	}
-}
-
-bool hub_observe(struct hub *h, const char *coll, const char *epoch,
-		 uint64_t seq)
-{
-	struct hub_coll *c = coll_get(h, coll, true);
-
-	if (!c)
-		return false;
-	if (!c->epoch[0] || (c->state == C_IDLE && strcmp(c->epoch, epoch) != 0)) {
-		/* nobody here depends on the old epoch: just learn */
-		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
-		c->head = c->target = c->max_seen = seq;
-		return true;
-	}
-	if (strcmp(c->epoch, epoch) == 0) {
-		if (seq >= c->max_seen) {
-			c->max_seen = seq;
-			return true;
-		}
-		if (c->state == C_IDLE && !c->busy) {
-			c->busy = true;
-			if (h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen))
-				c->busy = false; /* the next write notices again */
-		} else {
-			coll_meta(h, c);
-		}
-		return false;
-	}
-	coll_meta(h, c);
-	return false;
 }
 
 void hub_tick(struct hub *h, int64_t now_ms)
@@ -883,7 +766,7 @@ void hub_tick(struct hub *h, int64_t now_ms)
 
 		if (c->state == C_RETRY && now_ms >= c->retry_at) {
 			c->state = C_SYNCING;
-			coll_meta(h, c);
+			hub_coll_meta(h, c);
 		}
 		for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 			if (!s->retry_at || now_ms < s->retry_at || s->busy)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_epochs.h"
 #include "log.h"
 #include "offset.h"
 #include "redis_store.h"

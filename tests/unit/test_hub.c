@@ -5,6 +5,7 @@
  * index (unsubscribe, session gone, filter), slow consumers, hub_observe.
  * Replay, `since` and epochs are in test_hub_replay.c.
  */
+#include "hub_epochs.h"
 #include "hub_sim.h"
 
 static void test_first_subscribe(void **state)

@@ -1,6 +1,8 @@
 // F08 (PR size, quick): 100 subscribers in a child Node process that is
-// SIGSTOPped and 50 healthy ones here; ~4 KiB writes as fast as 8 writers go
-// (limits.queue_bytes 262144 keeps it short). Every paused connection is
+// SIGSTOPped and 50 healthy ones here; ~4 KiB writes at 200/s from 8
+// writers (limits.queue_bytes 1 MiB keeps it short, about 1.3 s of changes:
+// a healthy reader in this busy process may stall that long and still keep
+// up, which an unpaced run on a loaded machine did not). Every paused connection is
 // closed with 4008 (the gateway's counter, and the code the child reads once
 // resumed); the gateway's RSS stays bounded; the healthy subscribers lose
 // nothing (checker: every change, no gap, no duplicate).
@@ -19,7 +21,7 @@ import {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PAUSED = 100;
 const HEALTHY = 50;
-const QUEUE = 262144;
+const QUEUE = 1048576;
 const PAD = 'x'.repeat(4096);
 const MAX_WRITES = 20000;
 
@@ -52,7 +54,7 @@ test('F08 slow consumers: 100 paused closed 4008, RSS bounded, 50 healthy lose n
     const writers = Array.from({ length: 8 }, (_, w) => new Writer({ checker, gateways: [gw], coll, actor: `admin:w${w}`, ids, pad: PAD }));
     let rssMax = rss0;
     const t0 = Date.now();
-    const runs = writers.map((w) => w.run({ count: MAX_WRITES / writers.length }));
+    const runs = writers.map((w) => w.run({ count: MAX_WRITES / writers.length, rate: 25 }));
     let closed = 0;
     const sampler = (async () => {
       while (writers.some((w) => w.running)) {
@@ -89,7 +91,7 @@ test('F08 slow consumers: 100 paused closed 4008, RSS bounded, 50 healthy lose n
     assert.ok(growth < 128, `gateway RSS grew ${growth} MiB (bounded: < 128 MiB)`);
     assert.deepEqual([...seen], [[4008, PAUSED]], 'every paused socket reads close 4008');
     report(`F08 ${PAUSED} paused subscribers (SIGSTOPped child) + ${HEALTHY} healthy, 4 KiB writes, queue ${QUEUE} B: `
-      + `all paused closed 4008 ${closedAfter} ms in (after ${writtenAtClose} writes), gateway RSS +${growth} MiB`, counts);
+      + `200 writes/s, all paused closed 4008 ${closedAfter} ms in (after ${writtenAtClose} writes), gateway RSS +${growth} MiB`, counts);
     for (const x of healthy) await x.stop();
     await s.stop(gw);
   } finally {

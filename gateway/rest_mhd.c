@@ -273,6 +273,16 @@ void rest_mhd_stop(struct rest_mhd *m)
 	if (!m)
 		return;
 	uv_poll_stop(&m->poll);
+	/* answers resumed in this loop turn (a shutdown fails the Redis
+	 * commands in flight, and their requests answer 503) would wait for
+	 * the 0 ms timer, which never runs once the daemon is gone: send them
+	 * now. MHD writes a small answer in one run; a second catches one
+	 * that was only queued in the first. */
+	if (m->d && m->kick) {
+		m->kick = false;
+		MHD_run(m->d);
+		MHD_run(m->d);
+	}
 	MHD_stop_daemon(m->d);
 	m->d = NULL;
 	uv_close((uv_handle_t *)&m->poll, handle_closed);

@@ -271,6 +271,38 @@ test('(c2) Redis killed and restarted from AOF, default config: every subscriber
   }
 });
 
+test('(h2) SIGTERM while Redis never answers: at the drain deadline the stuck write gets 503 + Retry-After, then exit 0', async () => {
+  const s = scope();
+  try {
+    const redis = await s.redis();
+    const gw = await s.gw({
+      redis, node: 'stuck', config: { shutdown_timeout_s: 2, redis: { timeout_ms: 20000, heartbeat_ms: 10000 } },
+    });
+    const coll = 'stuck';
+    await putOk(gw, coll, 'a', { n: 1 });
+    redis.signal('SIGSTOP');
+    try {
+      const stuck = put(gw, coll, 'b', { data: { n: 2 } }).catch((e) => ({ status: 0, text: e.message }));
+      await sleep(500);
+      const t0 = Date.now();
+      gw.signal('SIGTERM');
+      const r = (await timed(() => stuck, 10000)).r;
+      assert.ok(r, 'the stuck write got an answer');
+      assert.equal(r.status, 503, `stuck write: ${r.status} ${r.text}`);
+      assert.ok(r.headers.get('retry-after'), 'with Retry-After');
+      assert.equal(r.json.error.code, 'unavailable');
+      const exit = (await timed(() => gw.exit, 10000)).r;
+      assert.ok(exit, 'exited');
+      assert.ok(Date.now() - t0 < 8000, 'within the drain');
+      assertCleanExit(assert, { ...exit, stderr: gw.stderr });
+    } finally {
+      redis.signal('SIGCONT');
+    }
+  } finally {
+    await s.cleanup();
+  }
+});
+
 /** GET over one kept-alive connection (agent), resolving { status } or { error }. */
 function getVia(agent, gw, p) {
   return new Promise((resolve) => {

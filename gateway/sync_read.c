@@ -261,6 +261,20 @@ static void got_changes(void *arg, int err, const struct hub_entry *e, size_t n)
 	changes_reply(c, e, n, NULL);
 }
 
+/* A head read's (or rotation's) answer: false when it failed (answered). */
+static bool take_head(struct rctx *c, int err, const char *epoch, uint64_t seq,
+		      uint64_t base)
+{
+	if (err) {
+		answer_err(c, err);
+		return false;
+	}
+	snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+	c->seq = seq;
+	c->base = base;
+	return true;
+}
+
 /* After the rotation a `since` ahead of the head asked for: the reset
  * names the new epoch's head (or, when the collection was rotated a moment
  * ago and this one is refused, the head as it is). */
@@ -269,14 +283,8 @@ static void got_rotated(void *arg, int err, const char *epoch, uint64_t seq,
 {
 	struct rctx *c = arg;
 
-	if (err) {
-		answer_err(c, err);
-		return;
-	}
-	snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
-	c->seq = seq;
-	c->base = base;
-	changes_reply(c, NULL, 0, "epoch_changed");
+	if (take_head(c, err, epoch, seq, base))
+		changes_reply(c, NULL, 0, "epoch_changed");
 }
 
 static void got_head(void *arg, int err, const char *epoch, uint64_t seq,
@@ -285,13 +293,8 @@ static void got_head(void *arg, int err, const char *epoch, uint64_t seq,
 	struct rctx *c = arg;
 	uint64_t from;
 
-	if (err) {
-		answer_err(c, err);
+	if (!take_head(c, err, epoch, seq, base))
 		return;
-	}
-	snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
-	c->seq = seq;
-	c->base = base;
 	if (c->has_since) {
 		if (strcmp(c->since.epoch, epoch) == 0 && c->since.seq > seq) {
 			/* the client holds changes Redis no longer has: a lost

@@ -5,8 +5,8 @@
 #   3. libFuzzer targets, briefly (FUZZ_SECONDS each, default 10)
 #   4. the examples' own tests, the client library's unit tests (tests/client),
 #      then black-box tests (node --test) against both builds, and the fault
-#      suite (tests/faults: history checker, RELIABILITY.md D/F rows) against
-#      the normal build
+#      suite (tests/faults: a history checker over Redis, gateway and client
+#      faults) against both builds
 #   5. browser tests (tests/e2e: chromium via playwright-core) against the normal build
 # Any failure stops the run with a non-zero exit.
 set -eu
@@ -62,4 +62,6 @@ step "browser tests (normal build)"
 SYNCGATE_BIN=../build/syncgate node --test --test-concurrency=1 e2e/
 step "black-box tests ($san build)"
 SYNCGATE_BIN=../$sanbuild/syncgate node --test --test-concurrency=2 integration/
+step "fault suite ($san build)"
+SYNCGATE_BIN=../$sanbuild/syncgate node --test --test-concurrency=1 faults/
 step "all suites passed"

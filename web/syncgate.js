@@ -631,11 +631,7 @@ export class SyncGate {
     } finally {
       this._pumping = false;
     }
-    if (!this._outbox.count()) {
-      const ws = this._flushWaiters;
-      this._flushWaiters = [];
-      for (const w of ws) w.resolve();
-    }
+    this._maybeFlushed();
   }
 
   _pumpLater(ms) {

@@ -16,10 +16,7 @@ local limit = tonumber(ARGV[2])
 if not limit or limit < 1 or ARGV[4] == '' then
   return redis.error_reply('ERR syncgate list.lua: bad arguments')
 end
-local function wrong_type(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  return t ~= 'none' and t ~= want
-end
+--#include types
 if wrong_type(ids, 'zset') or wrong_type(docs, 'hash') or
    wrong_type(meta, 'hash') or wrong_type(log, 'stream') then
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')

@@ -15,10 +15,7 @@ Reply: {epoch, seq, base, rotated}  (base: the seq at which this epoch
      | an error reply      keys of the wrong type
 ]]
 local meta, log = KEYS[1], KEYS[2]
-local function wrong_type(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  return t ~= 'none' and t ~= want
-end
+--#include types
 if wrong_type(meta, 'hash') or wrong_type(log, 'stream') or ARGV[1] == '' then
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')
 end

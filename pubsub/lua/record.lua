@@ -26,10 +26,7 @@ local rec, ttl = ARGV[4], tonumber(ARGV[5])
 if not keep or keep < 1 or not ttl or ttl < 1 then
   return redis.error_reply('ERR syncgate record.lua: bad arguments')
 end
-local function wrong_type(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  return t ~= 'none' and t ~= want
-end
+--#include types
 if wrong_type(meta, 'hash') or wrong_type(trail, 'stream') or
    wrong_type(idem, 'string') then
   return redis.error_reply('WRONGTYPE syncgate: a key of this collection holds the wrong type')

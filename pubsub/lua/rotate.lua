@@ -15,10 +15,7 @@ ARGV[5] interval, ms: no rotation sooner than this after the last one
 Reply: {epoch, seq, base, rotated}  rotated is 1 when this call rotated
 ]]
 local meta, log = KEYS[1], KEYS[2]
-local function wrong_type(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  return t ~= 'none' and t ~= want
-end
+--#include types
 local interval = tonumber(ARGV[5])
 if wrong_type(meta, 'hash') or wrong_type(log, 'stream') or ARGV[3] == '' or
    not tonumber(ARGV[2]) or not interval then

@@ -51,10 +51,7 @@ if not min_seq or not history or history < 1 or doc == '' or id == '' or
    not trail_keep or trail_keep < 1 or not ttl or ttl < 1 then
   return redis.error_reply('ERR syncgate write.lua: bad arguments')
 end
-local function wrong_type(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  return t ~= 'none' and t ~= want
-end
+--#include types
 if wrong_type(docs, 'hash') or wrong_type(log, 'stream') or
    wrong_type(meta, 'hash') or wrong_type(ids, 'zset') or
    (conflict ~= '' and wrong_type(trail, 'stream')) or

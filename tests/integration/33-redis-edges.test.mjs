@@ -31,7 +31,7 @@ const key = (c, k) => `sg:{${c}}:${k}`;
 /** A script as the gateway sends it: pubsub/lua/NAME.lua with its includes. */
 function script(name) {
   const dir = path.join(ROOT, 'pubsub/lua');
-  return readFileSync(path.join(dir, `${name}.lua`), 'utf8').replace(/^--#include ([a-z_]+)$/m,
+  return readFileSync(path.join(dir, `${name}.lua`), 'utf8').replace(/^--#include ([a-z_]+)$/gm,
     (_, lib) => readFileSync(path.join(dir, 'lib', `${lib}.lua`), 'utf8'));
 }
 

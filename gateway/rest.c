@@ -37,6 +37,7 @@ struct rest {
 	unsigned inflight;      /* requests waiting for a use case */
 	uint64_t next_id;
 	bool closing;           /* quiesced: documents answer 503 */
+	char keep_alive[24];    /* Keep-Alive: timeout=<limits.http_timeout_s> */
 };
 
 struct req {
@@ -98,6 +99,8 @@ static enum MHD_Result send_body(struct req *q, int status, char *body,
 		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (close_after)
 		MHD_add_response_header(resp, "Connection", "close");
+	else
+		MHD_add_response_header(resp, "Keep-Alive", q->r->keep_alive);
 	ret = MHD_queue_response(q->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	metrics.http_requests++;
@@ -319,7 +322,8 @@ static enum MHD_Result h_metrics(struct req *q, const char *url)
 static enum MHD_Result h_static(struct req *q, const char *url)
 {
 	enum MHD_Result ret;
-	int err = webroot_serve(q->conn, q->r->app->cfg->web_root, url, &ret);
+	int err = webroot_serve(q->conn, q->r->app->cfg->web_root, url,
+				q->r->keep_alive, &ret);
 
 	if (err == GW_ENOTFOUND)
 		return send_error(q, GW_ENOTFOUND, NULL);
@@ -797,6 +801,10 @@ struct rest *rest_start(struct app *app)
 	if (!r)
 		return NULL;
 	r->app = app;
+	/* clients that honour it (undici, curl) drop an idle connection
+	 * before the server does, instead of sending into a closing one */
+	snprintf(r->keep_alive, sizeof(r->keep_alive), "timeout=%d",
+		 app->cfg->http_timeout_s);
 	hooks.arg = r;
 	r->mhd = rest_mhd_start(app->loop, app->cfg, &hooks);
 	if (!r->mhd) {

@@ -18,7 +18,8 @@
 /* 304 for a file the client has (its etag matched): headers, no body.
  * (libmicrohttpd 0.9.75 adds Content-Length: 0 to it; clients ignore the
  * length of a 304.) */
-static enum MHD_Result not_modified(struct MHD_Connection *conn, const char *etag)
+static enum MHD_Result not_modified(struct MHD_Connection *conn, const char *etag,
+				    const char *keep_alive)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -29,6 +30,8 @@ static enum MHD_Result not_modified(struct MHD_Connection *conn, const char *eta
 	MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (keep_alive)
+		MHD_add_response_header(resp, "Keep-Alive", keep_alive);
 	ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -44,7 +47,7 @@ static void file_etag(const struct stat *st, char *etag)
 }
 
 int webroot_serve(struct MHD_Connection *conn, const char *root,
-		  const char *url, enum MHD_Result *ret)
+		  const char *url, const char *keep_alive, enum MHD_Result *ret)
 {
 	char path[1024], etag[HTTPCHECK_ETAG_MAX];
 	struct stat st;
@@ -67,7 +70,7 @@ int webroot_serve(struct MHD_Connection *conn, const char *root,
 								"If-None-Match"),
 				   etag)) {
 		close(fd);
-		*ret = not_modified(conn, etag);
+		*ret = not_modified(conn, etag, keep_alive);
 		return 0;
 	}
 	/* MHD sends no body to a HEAD, and closes fd with the response */
@@ -80,6 +83,8 @@ int webroot_serve(struct MHD_Connection *conn, const char *root,
 	MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (keep_alive)
+		MHD_add_response_header(resp, "Keep-Alive", keep_alive);
 	*ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return 0;

@@ -432,6 +432,21 @@ test(`an idle connection is closed by the server within limits.http_timeout_s ($
   await assertHealthy('idle');
 });
 
+test(`every answer carries Keep-Alive: timeout=${TIMEOUT_S}; a kept-alive client drops the idle connection before the server closes it`, async () => {
+  const r = await request(gw, 'GET', '/v1/health');
+  assert.equal(r.headers.get('keep-alive'), `timeout=${TIMEOUT_S}`);
+  const file = await request(gw, 'GET', '/v1/nope');
+  assert.equal(file.status, 404);
+  assert.equal(file.headers.get('keep-alive'), `timeout=${TIMEOUT_S}`);
+  // a request sent just as the server's idle timer fires: the client's pool must
+  // have dropped the connection already (undici uses timeout - 1 s)
+  for (let i = 0; i < 3; i++) {
+    await new Promise((res) => setTimeout(res, TIMEOUT_S * 1000 - 20 + i * 20));
+    const again = await request(gw, 'GET', '/v1/health');
+    assert.equal(again.status, 200);
+  }
+});
+
 test('a connection trickling its header one byte per 200 ms is closed after limits.http_header_timeout_s (DESIGN 10: header timeout)', async () => {
   // checked once a second: the deadline plus up to 1 s, plus slack
   const bound = TIMEOUT_S * 1000 + 2500;

@@ -399,9 +399,23 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 	coll_continue(h, c);
 }
 
+size_t hub_entries_in_epoch(const char *epoch, const struct hub_entry *e,
+			    size_t n)
+{
+	struct offset off;
+
+	for (size_t i = 0; i < n; i++)
+		if (doc_stored_offset(e[i].doc, e[i].len, &off) == 0 &&
+		    strcmp(off.epoch, epoch) != 0)
+			return i;
+	return n;
+}
+
 static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 			    const struct hub_entry *e, size_t n)
 {
+	size_t k;
+
 	c->busy = false;
 	if (c->state == C_IDLE)
 		return;
@@ -410,7 +424,13 @@ static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 		c->retry_at = h->now_ms + RETRY_MS;
 		return;
 	}
-	if (n == 0 || e[0].seq > c->head + 1) {
+	k = hub_entries_in_epoch(c->epoch, e, n);
+	if (k < n) {
+		/* the log is in another epoch past k: learn it (the head
+		 * read resets every subscriber) after delivering the rest */
+		c->resync = true;
+		n = k;
+	} else if (n == 0 || e[0].seq > c->head + 1) {
 		/* the log no longer holds what was missed; re-read the head */
 		c->head = c->target;
 		c->resync = true;
@@ -462,6 +482,9 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 			   const struct hub_entry *e, size_t n)
 {
+	size_t k;
+	bool stale = false;
+
 	sub->busy = false;
 	if (sub->state != S_REPLAY)
 		return;
@@ -470,7 +493,14 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 		sub->retry_at = h->now_ms + RETRY_MS;
 		return;
 	}
-	if (n == 0 || e[0].seq > sub->pos + 1) {
+	k = hub_entries_in_epoch(sub->coll->epoch, e, n);
+	if (k < n) {
+		/* another epoch past k: the collection learns it and resets
+		 * this subscription; until then, replay what is ours */
+		stale = true;
+		n = k;
+		hub_coll_meta(h, sub->coll);
+	} else if (n == 0 || e[0].seq > sub->pos + 1) {
 		send_reset(sub, "history_trimmed");
 		return;
 	}
@@ -492,7 +522,10 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 		metrics.changes_delivered++;
 		sub->pos = e[i].seq;
 	}
-	sub_fetch(h, sub);
+	if (stale)
+		sub->retry_at = h->now_ms + RETRY_MS; /* unless reset by then */
+	else
+		sub_fetch(h, sub);
 }
 
 /* ---- public: subscriptions ------------------------------------------- */

@@ -63,6 +63,16 @@ struct hub_entry {
 	size_t clen;
 };
 
+/*
+ * How many of the n log entries, from the first, carry epoch in their
+ * stored offset. A rotation (rotate.lua) goes on in the same stream, so a
+ * reader whose epoch went stale between its head read and its log read
+ * must stop there instead of splicing the new epoch's entries into the old
+ * history. An entry without an offset tail is taken as it is.
+ */
+size_t hub_entries_in_epoch(const char *epoch, const struct hub_entry *e,
+			    size_t n);
+
 /* New hub; backend is copied. NULL on OOM. */
 struct hub *hub_new(const struct hub_backend *backend);
 /* Frees the hub. All sessions must have left (hub_session_gone). */

@@ -258,7 +258,9 @@ static void got_changes(void *arg, int err, const struct hub_entry *e, size_t n)
 		changes_reply(c, NULL, 0, "history_trimmed");
 		return;
 	}
-	changes_reply(c, e, n, NULL);
+	/* rotated since the head read: answer the old epoch's part; the
+	 * next call's head read gives the reset */
+	changes_reply(c, e, hub_entries_in_epoch(c->epoch, e, n), NULL);
 }
 
 /* A head read's (or rotation's) answer: false when it failed (answered). */

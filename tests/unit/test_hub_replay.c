@@ -555,6 +555,67 @@ static void test_seen_while_syncing_then_lost(void **state)
 	assert_string_equal(a->seen[a->nseen - 1].tag, "new12");
 }
 
+/* Another gateway rotated after a lost tail (rotate.lua goes on in the same
+ * stream) while this hub still has the old epoch: a replay read that returns
+ * the new epoch's entries delivers only the old epoch's, then the hub learns
+ * the new epoch and resets everyone; no new-epoch change is spliced into the
+ * old history. */
+static void test_replay_across_rotation(void **state)
+{
+	struct client *a, *b = client(1);
+	struct call lg;
+
+	(void)state;
+	a = setup_live(10);
+	csub(b, "todos", off_str(e1, 3), NULL);
+	expect_subscribed(b, e1, 10, NULL);
+	lg = take(K_LOG, "todos");
+	assert_int_equal(lg.from, 4);
+	rlose_tail("todos", 5);              /* Redis back at 5 ... */
+	new_epoch(rcoll("todos"));           /* ... rotated elsewhere */
+	for (int i = 0; i < 7; i++)
+		rwrite("todos", "n");        /* 6..12 in the new epoch, unpublished */
+	answer(&lg);
+	expect_changes(b, 4, 5);
+	expect_empty(b);                     /* nothing of the new epoch */
+	take_answer(K_META, "todos");
+	pump();
+	expect_reset(a, "epoch_changed", repoch("todos"), 12);
+	expect_reset(b, "epoch_changed", repoch("todos"), 12);
+	pump();
+	expect_empty(b);
+	wpub("todos", "n13");
+	assert_int_equal(drain(a) + drain(b), 2);
+	assert_string_equal(b->epoch, repoch("todos"));
+}
+
+/* The same during a gap repair: a live message of the old epoch set the
+ * target, and the log read answers with the new epoch's entries. */
+static void test_repair_across_rotation(void **state)
+{
+	struct client *a;
+	struct call lg;
+	char *late;
+
+	(void)state;
+	a = setup_live(10);
+	late = make_doc("todos", e1, 12, "old12"); /* 11 never came */
+	hub_on_live(sim.h, "todos", late, strlen(late));
+	free(late);
+	lg = take(K_LOG, "todos");
+	assert_int_equal(lg.from, 11);
+	new_epoch(rcoll("todos"));           /* lost 11, 12; rotated at 10 */
+	rwrite("todos", "n11");
+	rwrite("todos", "n12");
+	answer(&lg);
+	expect_empty(a);
+	take_answer(K_META, "todos");
+	expect_reset(a, "epoch_changed", repoch("todos"), 12);
+	expect_empty(a);
+	wpub("todos", "n13");
+	expect_changes(a, 13, 13);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +639,8 @@ int main(void)
 		T(test_check_newer_epoch),
 		T(test_replay_during_repair),
 		T(test_seen_while_syncing_then_lost),
+		T(test_replay_across_rotation),
+		T(test_repair_across_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@ struct app {
 	struct store *store;          /* owned by main */
 	struct live *live;            /* owned by main */
 	struct hub *hub;              /* owned by main */
+	struct seen *seen;            /* owned by main; outlives hub */
 	struct resolver *resolver;    /* owned by main */
 	struct sync *sync;            /* owned by main */
 	struct jwt_verifier jwt;      /* owned by main */

@@ -6,12 +6,13 @@
  * Per collection: `head` is the last seq delivered live; subscriptions in
  * S_LIVE have pos >= head and receive seq exactly when pos == seq - 1, so a
  * change reaches each subscription once and in order. Subscriptions in
- * S_REPLAY read the log themselves until they reach head. What the write
- * path asks of a collection's epoch and sequence is hub_epochs.c's.
+ * S_REPLAY read the log themselves until they reach head. The highest seq
+ * seen of each collection (evidence of a lost tail) is seen.c's, which the
+ * hub raises as changes pass and asks on every head read.
  */
 #include "hub.h"
-#include "hub_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,13 +20,73 @@
 #include "log.h"
 #include "map.h"
 #include "metrics.h"
+#include "names.h"
+#include "offset.h"
 #include "proto.h"
+#include "seen.h"
 #include "trail.h"
 
 #define RETRY_MS 1000 /* a failed read is tried again this much later */
 #define REPLAY_BATCH 500
 #define REPAIR_BATCH 1000
 #define IDLE_CAP 50000 /* remembered collections without subscribers */
+
+enum coll_state {
+	C_IDLE,      /* no live delivery (no subscribers) */
+	C_OPENING,   /* SUBSCRIBE sent, waiting for hub_on_open */
+	C_SYNCING,   /* reading the head */
+	C_LIVE,      /* delivering pub/sub messages in order */
+	C_REPAIRING, /* filling a gap from the log */
+	C_RETRY      /* a read failed; hub_tick retries */
+};
+
+enum sub_state {
+	S_PENDING, /* waiting for the collection's first sync */
+	S_CHECK,   /* since is ahead of head: checking it against Redis */
+	S_REPLAY,  /* reading the log from pos + 1 */
+	S_LIVE
+};
+
+struct hub_coll {
+	char name[NAMES_COLLECTION_MAX + 1];
+	enum coll_state state;
+	bool synced;  /* head read since the last open */
+	bool busy;    /* a collection-level backend call is in flight */
+	bool resync;  /* re-read the head when the in-flight call is done */
+	uint64_t rotate_proof; /* a client's since ahead of head: rotate (0: no) */
+	char epoch[OFFSET_EPOCH_MAX + 1]; /* "" when unknown */
+	uint64_t head;
+	uint64_t target;   /* highest seq known to exist, while repairing */
+	int64_t retry_at;
+	struct hub_sub *subs; /* doubly linked through cprev/cnext */
+	size_t nsubs;
+};
+
+struct hub_sub {
+	int refs;
+	bool dead;
+	bool busy;    /* a backend call for this subscription is in flight */
+	bool paused;  /* replay waits for the session queue to drain */
+	enum sub_state state;
+	int64_t retry_at;       /* a failed read is retried at this hub_tick */
+	struct hub_coll *coll;  /* borrowed; valid while !dead */
+	struct session *sess;   /* borrowed; valid while !dead */
+	struct hub_sub *cprev, *cnext, *snext, *sprev;
+	uint64_t pos;
+	bool has_since;
+	struct offset since;
+	bool conflicts; /* also conflict trail entries */
+	bool ahead;     /* S_CHECK: since is ahead of Redis too; waits for the
+			 * collection's rotation, then gets its reset */
+	char *ref; /* owned */
+};
+
+struct hub {
+	struct hub_backend be;
+	struct seen *seen; /* borrowed: what was seen of each collection */
+	struct map colls; /* name -> struct hub_coll (owned) */
+	int64_t now_ms;
+};
 
 
 static void sub_unref(struct hub_sub *sub)
@@ -42,13 +103,14 @@ static struct hub_sub *sub_ref(struct hub_sub *sub)
 	return sub;
 }
 
-struct hub *hub_new(const struct hub_backend *backend)
+struct hub *hub_new(const struct hub_backend *backend, struct seen *seen)
 {
 	struct hub *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
 	h->be = *backend;
+	h->seen = seen;
 	map_init(&h->colls);
 	return h;
 }
@@ -66,7 +128,7 @@ void hub_free(struct hub *h)
 	free(h);
 }
 
-struct hub_coll *hub_coll_get(struct hub *h, const char *name, bool create)
+static struct hub_coll *coll_get(struct hub *h, const char *name, bool create)
 {
 	struct hub_coll *c = map_get(&h->colls, name);
 
@@ -89,6 +151,7 @@ static void offset_of(const struct hub_coll *c, uint64_t seq, char *buf)
 }
 
 static void sub_remove(struct hub *h, struct hub_sub *sub);
+static void coll_meta(struct hub *h, struct hub_coll *c);
 
 /* ---- sending ---------------------------------------------------------- */
 
@@ -145,14 +208,14 @@ static int enqueue_shared(struct session *sess, struct msg **m,
 /* Delivers one change at seq (== head + 1) to every live subscription,
  * preceded by the conflict entry it settled (when any) for those that
  * asked for conflicts. */
-static void deliver(struct hub_coll *c, uint64_t seq, const char *doc,
-		    size_t len, const char *conflict, size_t clen)
+static void deliver(struct hub *h, struct hub_coll *c, uint64_t seq,
+		    const char *doc, size_t len, const char *conflict,
+		    size_t clen)
 {
 	struct msg *m = NULL, *cm = NULL;
 
 	c->head = seq;
-	if (seq > c->max_seen)
-		c->max_seen = seq;
+	seen_raise(h->seen, c->name, c->epoch, seq);
 	for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 		if (s->state != S_LIVE || s->pos != seq - 1)
 			continue;
@@ -224,7 +287,7 @@ static void sub_start(struct hub *h, struct hub_sub *sub)
 		/* the client may know a newer epoch than this hub (rotated by
 		 * another gateway, nothing written since): re-read the head, or
 		 * each reload-and-resubscribe would get this stale reset again */
-		hub_coll_meta(h, c);
+		coll_meta(h, c);
 	} else if (sub->since.seq < c->head) {
 		sub->pos = sub->since.seq;
 		sub->state = S_REPLAY;
@@ -266,7 +329,8 @@ static void start_pending(struct hub *h, struct hub_coll *c)
 
 /* ---- collection state machine ------------------------------------------- */
 
-void hub_coll_meta(struct hub *h, struct hub_coll *c)
+/* Re-reads the collection's head (after the call in flight, if any). */
+static void coll_meta(struct hub *h, struct hub_coll *c)
 {
 	if (c->busy) {
 		c->resync = true;
@@ -327,7 +391,7 @@ static void coll_continue(struct hub *h, struct hub_coll *c)
 	if (c->rotate_proof) {
 		coll_rotate(h, c, 0);
 	} else if (c->resync) {
-		hub_coll_meta(h, c);
+		coll_meta(h, c);
 	} else if (c->target > c->head) {
 		coll_repair(h, c);
 	} else {
@@ -346,6 +410,8 @@ static bool has_started_subs(const struct hub_coll *c)
 static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 			     const char *epoch, uint64_t seq)
 {
+	uint64_t top;
+
 	c->busy = false;
 	if (rc) {
 		/* idle: nothing to do; opening: hub_on_open reads again */
@@ -359,10 +425,10 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 			fail_pending(h, c, rc);
 		return;
 	}
-	if (c->epoch[0] && strcmp(c->epoch, epoch) == 0 && seq < c->max_seen) {
+	if (seen_observe(h->seen, c->name, epoch, seq, &top) == SEEN_BEHIND) {
 		/* Redis lost changes it had shown: new epoch, then reset */
 		c->busy = true;
-		if (h->be.rotate(h->be.ctx, c->name, epoch, c->max_seen))
+		if (h->be.rotate(h->be.ctx, c->name, epoch, top))
 			coll_call_failed(h, c);
 		return;
 	}
@@ -376,15 +442,13 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 				 c->epoch, epoch);
 		}
 		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
-		c->head = c->max_seen = c->target = seq;
+		c->head = c->target = seq;
 		if (had && c->state != C_IDLE)
 			reset_all(c, "epoch_changed");
 	} else if (c->state == C_IDLE || !has_started_subs(c)) {
 		c->head = seq;
 		if (c->target < seq)
 			c->target = seq;
-		if (c->max_seen < seq)
-			c->max_seen = seq;
 	} else if (seq > c->target) {
 		c->target = seq;
 	}
@@ -439,7 +503,7 @@ static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].seq == c->head + 1) {
 			metrics.gap_repairs++;
-			deliver(c, e[i].seq, e[i].doc, e[i].len, e[i].conflict,
+			deliver(h, c, e[i].seq, e[i].doc, e[i].len, e[i].conflict,
 				e[i].clen);
 		}
 	}
@@ -464,7 +528,7 @@ static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
 	}
 	if (strcmp(epoch, c->epoch) != 0) {
 		send_reset(sub, "epoch_changed");
-		hub_coll_meta(h, c); /* this hub's epoch is stale: learn */
+		coll_meta(h, c); /* this hub's epoch is stale: learn */
 		return;
 	}
 	if (sub->since.seq > seq) {
@@ -499,7 +563,7 @@ static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
 		 * this subscription; until then, replay what is ours */
 		stale = true;
 		n = k;
-		hub_coll_meta(h, sub->coll);
+		coll_meta(h, sub->coll);
 	} else if (n == 0 || e[0].seq > sub->pos + 1) {
 		send_reset(sub, "history_trimmed");
 		return;
@@ -546,7 +610,7 @@ int hub_subscribe(struct hub *h, struct session *s, const char *coll,
 
 	if (find_sub(s, coll))
 		return GW_EBADREQ;
-	c = hub_coll_get(h, coll, true);
+	c = coll_get(h, coll, true);
 	sub = calloc(1, sizeof(*sub));
 	if (!c || !sub || (ref && !(sub->ref = strdup(ref)))) {
 		free(sub);
@@ -661,13 +725,13 @@ void hub_session_drained(struct hub *h, struct session *s)
 
 void hub_on_open(struct hub *h, const char *coll)
 {
-	struct hub_coll *c = hub_coll_get(h, coll, false);
+	struct hub_coll *c = coll_get(h, coll, false);
 
 	if (!c || c->state == C_IDLE)
 		return;
 	if (c->state == C_OPENING)
 		c->state = C_SYNCING;
-	hub_coll_meta(h, c);
+	coll_meta(h, c);
 }
 
 void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
@@ -681,7 +745,7 @@ void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		sub_unref(sub);
 		return;
 	}
-	c = hub_coll_get(h, coll, false);
+	c = coll_get(h, coll, false);
 	if (c)
 		coll_meta_result(h, c, rc, epoch ? epoch : "", seq);
 }
@@ -697,14 +761,14 @@ void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 		sub_unref(sub);
 		return;
 	}
-	c = hub_coll_get(h, coll, false);
+	c = coll_get(h, coll, false);
 	if (c)
 		coll_log_result(h, c, rc, e, n);
 }
 
 void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 {
-	struct hub_coll *c = hub_coll_get(h, coll, false);
+	struct hub_coll *c = coll_get(h, coll, false);
 	const char *doc = msg, *conflict = NULL, *nl;
 	size_t clen = 0;
 	struct offset off;
@@ -738,23 +802,21 @@ void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 				c->target = off.seq;
 			/* seen is seen: if Redis later shows less, the tail was
 			 * lost (rotate), not trimmed */
-			if (off.seq > c->max_seen)
-				c->max_seen = off.seq;
+			seen_raise(h->seen, c->name, off.epoch, off.seq);
 		} else {
 			c->resync = true;
 		}
 		return;
 	}
 	if (strcmp(off.epoch, c->epoch) != 0) {
-		hub_coll_meta(h, c);
+		coll_meta(h, c);
 		return;
 	}
-	if (off.seq > c->max_seen)
-		c->max_seen = off.seq;
+	seen_raise(h->seen, c->name, off.epoch, off.seq);
 	if (off.seq <= c->head)
 		return; /* already delivered (from the log) */
 	if (off.seq == c->head + 1) {
-		deliver(c, off.seq, doc, len, conflict, clen);
+		deliver(h, c, off.seq, doc, len, conflict, clen);
 		return;
 	}
 	c->target = off.seq;
@@ -784,8 +846,17 @@ void hub_on_cmd_reconnected(struct hub *h)
 		struct hub_coll *c = e->val;
 
 		if (c->state != C_IDLE && c->state != C_OPENING)
-			hub_coll_meta(h, c);
+			coll_meta(h, c);
 	}
+}
+
+void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq)
+{
+	struct hub_coll *c = coll_get(h, coll, false);
+
+	(void)seq; /* the change itself comes through pub/sub */
+	if (c && c->state != C_IDLE && c->epoch[0] && strcmp(c->epoch, epoch) != 0)
+		coll_meta(h, c); /* a new epoch: learn it, reset subscribers */
 }
 
 void hub_tick(struct hub *h, int64_t now_ms)
@@ -799,7 +870,7 @@ void hub_tick(struct hub *h, int64_t now_ms)
 
 		if (c->state == C_RETRY && now_ms >= c->retry_at) {
 			c->state = C_SYNCING;
-			hub_coll_meta(h, c);
+			coll_meta(h, c);
 		}
 		for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 			if (!s->retry_at || now_ms < s->retry_at || s->busy)

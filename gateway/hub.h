@@ -34,6 +34,7 @@
 
 struct hub;
 struct hub_sub;
+struct seen;
 
 struct hub_backend {
 	void *ctx;
@@ -73,8 +74,10 @@ struct hub_entry {
 size_t hub_entries_in_epoch(const char *epoch, const struct hub_entry *e,
 			    size_t n);
 
-/* New hub; backend is copied. NULL on OOM. */
-struct hub *hub_new(const struct hub_backend *backend);
+/* New hub; backend is copied, seen borrowed (it must outlive the hub):
+ * the memory of each collection's highest seq, raised as changes pass and
+ * asked on every head read. NULL on OOM. */
+struct hub *hub_new(const struct hub_backend *backend, struct seen *seen);
 /* Frees the hub. All sessions must have left (hub_session_gone). */
 void hub_free(struct hub *h);
 
@@ -121,6 +124,11 @@ void hub_on_sub_lost(struct hub *h);
 /* The command connection came back (Redis may have restarted): every
  * open collection re-reads its head and repairs or resets. */
 void hub_on_cmd_reconnected(struct hub *h);
+/* A write of coll was stored at (epoch, seq) (the write path): a followed
+ * collection whose epoch this is not re-reads its head (learns the new
+ * epoch, resets its subscribers). Collections nobody follows here are not
+ * created or touched. */
+void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq);
 
 /* Periodic work (retries after failures, memory cap): call about 1/s. */
 void hub_tick(struct hub *h, int64_t now_ms);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "redis_live.h"
 #include "redis_store.h"
+#include "seen.h"
 #include "resolver.h"
 #include "rest.h"
 #include "sync.h"
@@ -223,10 +224,11 @@ static int start(struct proc *p)
 	lo.heartbeat_ms = c->heartbeat_ms;
 	lo.node = p->node;
 	p->app.live = p->app.store ? live_new(p->app.loop, &lo, p->app.store) : NULL;
-	if (p->app.live) {
+	p->app.seen = seen_new(0);
+	if (p->app.live && p->app.seen) {
 		struct hub_backend be = live_backend(p->app.live);
 
-		p->app.hub = hub_new(&be);
+		p->app.hub = hub_new(&be, p->app.seen);
 	}
 	if (!p->app.store || !p->app.live || !p->app.hub)
 		return -1;
@@ -319,6 +321,7 @@ int main(int argc, char **argv)
 	ws_free(p.ws);
 	sync_free(p.app.sync);
 	hub_free(p.app.hub);
+	seen_free(p.app.seen);
 	/* anything still open (e.g. after a failed start) closes here */
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)

@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub_epochs.h"
+#include "hub.h"
 #include "log.h"
 #include "offset.h"
 #include "redis_store.h"
+#include "seen.h"
 #include "sync_write_ctx.h"
 
 struct sync *sync_new(struct app *app)
@@ -122,6 +123,42 @@ void wctx_fail(struct wctx *w, int err, const char *msg)
 
 /* ---- storing ------------------------------------------------------------ */
 
+/* A rotation the write path started (rotate_lost): its answer is the new
+ * head, which seen and the hub learn. */
+struct rotation {
+	struct app *app;
+	char coll[NAMES_COLLECTION_MAX + 1];
+};
+
+static void rotated_cb(void *arg, int err, const char *epoch, uint64_t seq,
+		       uint64_t base)
+{
+	struct rotation *rt = arg;
+
+	(void)base;
+	if (!err) {
+		seen_observe(rt->app->seen, rt->coll, epoch, seq, NULL);
+		hub_wrote(rt->app->hub, rt->coll, epoch, seq);
+	}
+	free(rt);
+}
+
+/* Redis showed coll below what was seen (top) in epoch: a lost tail. The
+ * collection gets a new epoch (rotate.lua: once, and not again within its
+ * interval); a failure to even ask leaves it to the next write. */
+static void rotate_lost(struct app *app, const char *coll, const char *epoch,
+			uint64_t top)
+{
+	struct rotation *rt = calloc(1, sizeof(*rt));
+
+	if (!rt)
+		return;
+	rt->app = app;
+	snprintf(rt->coll, sizeof(rt->coll), "%s", coll);
+	if (store_rotate(app->store, coll, epoch, top, rotated_cb, rt))
+		free(rt);
+}
+
 static void stored_cb(void *arg, int err, enum store_write_result sr,
 		      const char *epoch, uint64_t seq, const char *rec,
 		      size_t rlen)
@@ -131,6 +168,7 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	struct sync_result r;
 	struct sbuf sb = SBUF_INIT;
 	char off[OFFSET_STR_MAX];
+	uint64_t top;
 	int rc;
 
 	if (err) {
@@ -150,7 +188,8 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 		return;
 	case SW_STALE:
 		/* Redis shows another epoch, or less than this gateway saw */
-		if (hub_observe(app->hub, w->coll, epoch, seq)) {
+		if (seen_observe(app->seen, w->coll, epoch, seq, &top) != SEEN_BEHIND) {
+			hub_wrote(app->hub, w->coll, epoch, seq);
 			if ((rc = round_start(w)))
 				wctx_fail(w, rc, NULL);
 			return;
@@ -158,12 +197,14 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 		log_msg(LOG_WARN, "req", w->req_id,
 			"write to \"%s\" refused: redis lost changes, new epoch pending",
 			w->coll);
+		rotate_lost(app, w->coll, epoch, top);
 		wctx_fail(w, GW_EUNAVAIL, "the collection's change log is being "
 					   "re-established; retry");
 		return;
 	case SW_OK:
 		break;
 	}
+	seen_raise(app->seen, w->coll, epoch, seq);
 	hub_wrote(app->hub, w->coll, epoch, seq);
 	offset_format(epoch, seq, off);
 	/* the stored document with its offset, without the closing brace,
@@ -221,7 +262,7 @@ void wctx_store(struct wctx *w)
 		wctx_fail(w, GW_ENOMEM, NULL);
 		return;
 	}
-	hub_known(app->hub, w->coll, known, &min_seq);
+	seen_get(app->seen, w->coll, known, &min_seq);
 	memset(&a, 0, sizeof(a));
 	a.coll = w->coll;
 	a.id = w->id;

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "offset.h"
+#include "seen.h"
 #include "session.h"
 
 enum kind { K_OPEN, K_CLOSE, K_META, K_LOG, K_ROTATE };
@@ -78,6 +79,7 @@ struct client {
 
 struct sim {
 	struct hub *h;
+	struct seen *seen;
 	struct call calls[SIM_CALLS];
 	size_t ncalls;
 	struct rcoll rc[SIM_COLLS];
@@ -684,7 +686,9 @@ static inline int sim_setup(void **state)
 	(void)state;
 	memset(&sim, 0, sizeof(sim));
 	memset(&metrics, 0, sizeof(metrics));
-	sim.h = hub_new(&be);
+	sim.seen = seen_new(0);
+	assert_non_null(sim.seen);
+	sim.h = hub_new(&be, sim.seen);
 	assert_non_null(sim.h);
 	return 0;
 }
@@ -705,6 +709,7 @@ static inline int sim_teardown(void **state)
 	pump();
 	assert_int_equal(metrics.subscriptions, 0);
 	hub_free(sim.h);
+	seen_free(sim.seen);
 	for (int i = 0; i < SIM_CLIENTS; i++)
 		if (sim.cl[i].used)
 			session_release(&sim.cl[i].s);

@@ -2,10 +2,10 @@
  * test_hub.c - the hub's live path against a simulated Redis (hub_sim.h):
  * first subscribe, in-order shared delivery, duplicates, gap repair, the
  * subscriber link lost and rebuilt, failures and retries, the subscription
- * index (unsubscribe, session gone, filter), slow consumers, hub_observe.
+ * index (unsubscribe, session gone, filter), slow consumers, what seen.c remembers.
  * Replay, `since` and epochs are in test_hub_replay.c.
  */
-#include "hub_epochs.h"
+#include "seen.h"
 #include "hub_sim.h"
 
 static void test_first_subscribe(void **state)
@@ -442,70 +442,25 @@ static void test_session_filter(void **state)
 	assert_int_equal(a->s.nsubs, 1);
 }
 
-static void test_observe(void **state)
-{
-	char ep[OFFSET_EPOCH_MAX + 1];
-	uint64_t max;
-	struct call r;
-
-	(void)state;
-	/* an unknown collection learns from a write */
-	assert_false(hub_known(sim.h, "w", ep, &max));
-	assert_string_equal(ep, "");
-	assert_int_equal(max, 0);
-	assert_true(hub_observe(sim.h, "w", "eA", 5));
-	CHECK();
-	assert_int_equal(hub_collection_count(sim.h), 1);
-	assert_true(hub_known(sim.h, "w", ep, &max));
-	assert_string_equal(ep, "eA");
-	assert_int_equal(max, 5);
-	assert_true(hub_observe(sim.h, "w", "eA", 9));
-	assert_true(hub_known(sim.h, "w", ep, &max));
-	assert_int_equal(max, 9);
-	assert_true(hub_observe(sim.h, "w", "eA", 9));
-	assert_int_equal(sim.ncalls, 0);
-	/* Redis shows less than was seen: rotation, and the write waits */
-	assert_false(hub_observe(sim.h, "w", "eA", 7));
-	CHECK();
-	r = take(K_ROTATE, "w");
-	assert_string_equal(r.epoch, "eA");
-	assert_int_equal(r.min_seq, 9);
-	assert_int_equal(sim.ncalls, 0);
-	assert_false(hub_observe(sim.h, "w", "eA", 7)); /* no second rotate */
-	assert_int_equal(calls(K_ROTATE, "w"), 0);
-	answer_meta_as(&r, 0, "eB", 7);
-	pump();
-	assert_true(hub_known(sim.h, "w", ep, &max));
-	assert_string_equal(ep, "eB");
-	assert_int_equal(max, 7);
-	assert_true(hub_observe(sim.h, "w", "eB", 7));  /* the retry passes */
-	/* an idle collection seeing another epoch just learns it */
-	assert_true(hub_observe(sim.h, "w", "eC", 3));
-	assert_true(hub_known(sim.h, "w", ep, &max));
-	assert_string_equal(ep, "eC");
-	assert_int_equal(max, 3);
-	assert_int_equal(sim.ncalls, 0);
-}
-
-static void test_observe_live(void **state)
+/* What was seen (a write's answer raised it past what pub/sub brought)
+ * is checked on every head read; a write showing another epoch makes a
+ * followed collection re-read; unfollowed ones are not created. */
+static void test_seen_live(void **state)
 {
 	struct client *a;
 	char e1[OFFSET_EPOCH_MAX + 1];
 	struct call m, r;
+	size_t n;
 
 	(void)state;
 	a = live_client(0, "todos", 6);
 	snprintf(e1, sizeof(e1), "%s", repoch("todos"));
-	assert_true(hub_observe(sim.h, "todos", e1, 6));
-	assert_true(hub_observe(sim.h, "todos", e1, 8));  /* a write of ours */
-	assert_int_equal(sim.ncalls, 0);
-	/* lower than seen while live: re-read the head first */
-	assert_false(hub_observe(sim.h, "todos", e1, 4));
-	CHECK();
+	seen_raise(sim.seen, "todos", e1, 8); /* a write of ours at 8 */
+	hub_on_cmd_reconnected(sim.h);        /* a head read */
 	m = take(K_META, "todos");
 	assert_null(m.sub);
 	assert_int_equal(sim.ncalls, 0);
-	answer_meta_as(&m, 0, e1, 6);    /* Redis lost 7 and 8 */
+	answer_meta_as(&m, 0, e1, 6);         /* Redis lost 7 and 8 */
 	r = take(K_ROTATE, "todos");
 	assert_string_equal(r.epoch, e1);
 	assert_int_equal(r.min_seq, 8);
@@ -513,15 +468,21 @@ static void test_observe_live(void **state)
 	assert_string_not_equal(repoch("todos"), e1);
 	expect_reset(a, "epoch_changed", repoch("todos"), 6);
 	expect_empty(a);
-	/* another epoch while live: re-read, then reset everyone */
+	/* a write's answer in another epoch: re-read, then reset everyone */
 	rcoll("todos")->epoch[0] = '\0';
 	rtouch("todos");
-	assert_false(hub_observe(sim.h, "todos", repoch("todos"), 6));
+	hub_wrote(sim.h, "todos", repoch("todos"), 6);
 	pump();
 	expect_reset(a, "epoch_changed", repoch("todos"), 6);
 	wpub("todos", "x7");
 	expect_changes(a, 7, 7);
 	expect_empty(a);
+	/* the same epoch, or a collection nobody follows: nothing happens */
+	n = hub_collection_count(sim.h);
+	hub_wrote(sim.h, "todos", repoch("todos"), 5);
+	hub_wrote(sim.h, "nobody", "eZ", 3);
+	assert_int_equal(hub_collection_count(sim.h), n);
+	assert_int_equal(sim.ncalls, 0);
 }
 
 /* The subscriber link drops while a repair read is in flight. */
@@ -576,31 +537,31 @@ static void test_sub_lost_tail_lost(void **state)
 	assert_string_equal(a->seen[2].tag, "x4b");
 }
 
-/* Idle collections past the cap are forgotten; busy and live ones stay. */
+/* Idle collections (followed once) past the cap are forgotten; live ones
+ * stay and deliver. */
 static void test_idle_cap(void **state)
 {
-	char name[32], ep[OFFSET_EPOCH_MAX + 1];
-	uint64_t max;
-	struct client *a;
+	char name[32];
+	struct client *a, *b = client(1);
 
 	(void)state;
 	a = live_client(0, "keep", 1);
-	assert_true(hub_observe(sim.h, "busy", "eA", 5));
-	assert_false(hub_observe(sim.h, "busy", "eA", 2)); /* rotate in flight */
 	for (int i = 0; i < 50001; i++) {
 		snprintf(name, sizeof(name), "c%d", i);
-		assert_true(hub_observe(sim.h, name, "eA", 1));
+		assert_int_equal(hub_subscribe(sim.h, &b->s, name, NULL, NULL, false), 0);
+		assert_int_equal(hub_unsubscribe(sim.h, &b->s, name), 0);
+		sim.ncalls = 0; /* its open and close, never answered */
 	}
+	assert_int_equal(hub_collection_count(sim.h), 50002);
 	hub_tick(sim.h, 1000);
 	CHECK();
-	assert_true(hub_collection_count(sim.h) <= 25000 + 2);
-	assert_true(hub_collection_count(sim.h) >= 2);
-	assert_true(hub_known(sim.h, "busy", ep, &max));
-	assert_int_equal(max, 5);
+	assert_true(hub_collection_count(sim.h) <= 25000 + 1);
+	assert_true(hub_collection_count(sim.h) >= 1);
 	wpub("keep", "x2");
 	expect_changes(a, 2, 2);
+	expect_empty(b);
 	hub_tick(sim.h, 2000);               /* under the cap now: no change */
-	assert_true(hub_collection_count(sim.h) <= 25000 + 2);
+	assert_true(hub_collection_count(sim.h) <= 25000 + 1);
 }
 
 /* Conflict entries: only to subscriptions that asked, right before the
@@ -714,8 +675,7 @@ int main(void)
 		T(test_answers_for_dead_subs),
 		T(test_slow_consumer),
 		T(test_session_filter),
-		T(test_observe),
-		T(test_observe_live),
+		T(test_seen_live),
 		T(test_sub_lost_during_repair),
 		T(test_sub_lost_tail_lost),
 		T(test_idle_cap),

@@ -396,15 +396,19 @@ int store_record(struct store *s, const struct store_record_args *a,
 	if (!o)
 		return GW_ENOMEM;
 	o->argc = 2; /* EVALSHA sha */
-	op_args(o, "3");
+	op_args(o, "4");
 	op_args(o, op_key(o, 0, KEYS_META));
 	op_args(o, op_key(o, 1, KEYS_CONFLICTS));
 	op_args(o, op_idem_key(o, 2, a->scope));
+	op_args(o, op_key(o, 4, KEYS_LOG));
 	op_arg(o, a->conflict ? a->conflict : "", a->conflict ? a->conflict_len : 0);
 	op_args(o, op_num(o, 0, a->conflict_history ? a->conflict_history : 1));
 	op_args(o, op_key(o, 3, KEYS_LIVE));
 	op_arg(o, a->scope ? a->rec : "", a->scope ? a->rec_len : 0);
 	op_args(o, op_num(o, 1, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
+	store_new_epoch(o->epoch);
+	op_args(o, o->epoch);
+	op_args(o, s->trust);
 	return op_script(o, SCRIPT_RECORD);
 }
 

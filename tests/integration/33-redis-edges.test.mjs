@@ -143,6 +143,30 @@ test('a collection whose meta names another Redis process gets a new epoch on it
   await sleep(0);
 });
 
+test('a write that changes nothing (a conflict refused by policy reject) checks the life too: its conflict follows a head of this Redis', async () => {
+  const rej = await Gateway.start({ redis, node: 'rej', config: { collections: [{ match: 'rej-*', conflict: 'reject' }] } });
+  try {
+    const c = uniqueColl('rej-life');
+    const w = await putOk(rej, c, 'a', { n: 1 }, { version: { 'admin:x': 1 }, actor: 'admin:x' });
+    await redis.cli('HSET', key(c, 'meta'), 'run', 'f'.repeat(40));
+    const epoch0 = await redis.raw('HGET', key(c, 'meta'), 'epoch');
+    assert.equal(epoch0, epochOf(w.offset));
+    // concurrent with the stored version: refused, nothing stored, the conflict kept
+    const r = await req(rej, 'PUT', docPath(c, 'a'), {
+      token: T, body: { data: { n: 0 }, version: { 'admin:y': 1 }, actor: 'admin:y' },
+    });
+    assert.equal(r.status, 409, r.text);
+    const epoch1 = await redis.raw('HGET', key(c, 'meta'), 'epoch');
+    assert.notEqual(epoch1, epoch0, 'the meta got a new epoch: it named another Redis process');
+    assert.match(await redis.raw('HGET', key(c, 'meta'), 'run'), /^[0-9a-f]{40}$/);
+    assert.notEqual(await redis.raw('HGET', key(c, 'meta'), 'run'), 'f'.repeat(40));
+    const trail = await redis.raw('XREVRANGE', key(c, 'conflicts'), '+', '-', 'COUNT', '1');
+    assert.ok(trail.includes(`"offset":"${epoch1}:1"`), `the conflict follows the new epoch's head: ${trail}`);
+  } finally {
+    await rej.stop();
+  }
+});
+
 test('FLUSHALL without a reconnect: followed collections get a reset into a new epoch within the recheck (no write needed)', async () => {
   const c = uniqueColl('edge-flush');
   const w = await putOk(gw, c, 'a', { n: 1 });

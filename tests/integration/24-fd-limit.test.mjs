@@ -1,13 +1,13 @@
-// File-descriptor exhaustion (RELIABILITY F10): under a small fd limit the
-// gateway stops accepting before the process runs out, keeps serving REST
-// and the sockets it has, does not spin or flood its log, and accepts again
-// once sockets close.
+// File-descriptor exhaustion: under a small fd limit the gateway refuses
+// WebSockets (closes them at accept) before the process runs out, keeps
+// serving REST and the sockets it has, does not spin or flood its log (one
+// line says why), and accepts again once sockets close.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { Redis, Gateway, adminToken, assertCleanExit, sleep, waitFor } from './lib/harness.mjs';
 
-test('a small fd limit: excess WebSockets wait, REST and existing sockets work, no log flood', async () => {
+test('a small fd limit: excess WebSockets refused, REST and existing sockets work, no log flood', async () => {
   const redis = await Redis.start();
   const gw = await Gateway.start({
     redis,
@@ -42,6 +42,7 @@ test('a small fd limit: excess WebSockets wait, REST and existing sockets work, 
   assert.deepEqual(await pong, { type: 'pong', ref: 'fd' });
   // the log is not flooded with accept errors (lws messages are rate limited)
   assert.ok(gw.logs.split('\n').length < 400, `log has ${gw.logs.split('\n').length} lines`);
+  assert.match(gw.logs, /websocket connections refused: \d+ at the fd limit/, 'the log says why');
   for (const s of socks) s.terminate();
   await waitFor(async () => {
     const m = (await gw.req('GET', '/metrics')).text;

@@ -1,9 +1,9 @@
 /*
  * ws.c - libwebsockets adapter: handshake checks (path, Origin, token),
- * message reassembly with a size cap, the auth/subscribe/unsubscribe/ping
- * protocol, writes driven by WRITEABLE, and closing (close codes come from
- * the error table in common.h) or answering with an "error" message.
- * Delivery logic lives in hub.c; this file only moves bytes.
+ * message reassembly with a size cap, writes (at once when the socket takes
+ * them, else driven by WRITEABLE), the connection's timer and the close
+ * dance (close codes come from the error table in common.h). The client
+ * protocol is client.c's, delivery hub.c's; this file only moves bytes.
  */
 #include "ws.h"
 
@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "client.h"
 #include "hub.h"
 #include "identity.h"
 #include "log.h"
@@ -28,6 +29,7 @@ _Static_assert(MSG_PRE >= LWS_PRE, "msg headroom must cover LWS_PRE");
 
 struct ws {
 	struct app *app;
+	struct client_env env;  /* what every connection's protocol shares */
 	struct lws_context *ctx;
 	struct ws_sess *all;    /* every established session */
 	unsigned count;
@@ -40,27 +42,53 @@ struct ws {
 };
 
 struct ws_sess {
-	struct session s;       /* queue and subscriptions; must be first */
+	struct client c;        /* protocol, queue, subscriptions; first */
 	struct ws *w;
 	struct lws *wsi;
 	struct ws_sess *prev, *next;
-	struct identity who;
-	bool authed;
 	bool live;              /* initialized in ESTABLISHED */
-	int64_t auth_deadline;  /* seconds; while !authed */
+	int64_t timer_at;       /* the deadline the timer is armed for */
 	struct sbuf rx;
 	bool rx_binary;
+	bool peer_closing;      /* a close frame came: write no more data */
+	bool broken;            /* a write failed: close at the next callback */
 };
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 /* ---- session glue ------------------------------------------------------- */
 
+/* Writes the oldest queued message. False when the write failed (the
+ * session is then closed from lws's next callback for it, never from here:
+ * the caller may be the hub, iterating this session's subscriptions). */
+static bool write_one(struct ws_sess *ws)
+{
+	struct msg *m = session_peek(&ws->c.s);
+
+	if (lws_write(ws->wsi, msg_payload(m), m->len, LWS_WRITE_TEXT) < (int)m->len) {
+		ws->broken = true;
+		lws_set_timer_usecs(ws->wsi, 1);
+		return false;
+	}
+	session_pop(&ws->c.s);
+	return true;
+}
+
+/* A message was queued on an empty queue. If lws holds nothing of an
+ * earlier write, it goes to the socket now: one send(), where waiting for
+ * WRITEABLE costs an epoll_ctl to arm POLLOUT, a wakeup, a poll() and an
+ * epoll_ctl to disarm it, per delivery. What the kernel does not take, lws
+ * keeps and flushes first; then WRITEABLE drains the queue. */
 static void sess_wake(struct session *s)
 {
 	struct ws_sess *ws = (struct ws_sess *)(void *)s;
 
-	lws_callback_on_writable(ws->wsi);
+	/* (the queue was empty, so nothing waits for it to drain) */
+	if (ws->live && !ws->peer_closing && !ws->broken && !s->close_code &&
+	    !lws_partial_buffered(ws->wsi) && write_one(ws))
+		return;
+	if (!ws->broken)
+		lws_callback_on_writable(ws->wsi);
 }
 
 static void sess_kill(struct session *s)
@@ -77,18 +105,6 @@ static void sess_kill(struct session *s)
 }
 
 static const struct session_ops sess_ops = {sess_wake, sess_kill};
-
-static void send_msg(struct ws_sess *ws, struct msg *m)
-{
-	session_enqueue_take(&ws->s, m);
-}
-
-static void send_error(struct ws_sess *ws, int err, const char *message,
-		       const char *ref)
-{
-	send_msg(ws, proto_error(gw_err_code(err),
-				 message ? message : gw_err_message(err), ref));
-}
 
 /* Closes from inside this session's own callback with a close code that
  * came from the error table (e.g. one stored by session_close). */
@@ -110,20 +126,28 @@ static int close_now(struct ws_sess *ws, int err, const char *reason)
 			  reason ? reason : gw_err_message(err));
 }
 
-/* Arms the one timer of a session: the auth deadline, else token expiry. */
+/* Arms the one timer of a session for the protocol's deadline (the auth
+ * timeout, else the token's expiry), when that changed. */
 static void arm_timer(struct ws_sess *ws)
 {
-	int64_t when = 0, now = now_s();
+	int64_t when = client_deadline(&ws->c), now = now_s();
 
-	if (!ws->authed)
-		when = ws->auth_deadline;
-	else if (ws->who.exp)
-		when = ws->who.exp + ws->w->app->cfg->leeway_s;
 	/* no cancel: lws 4.1 treats LWS_SET_TIMER_USEC_CANCEL as "now" and
 	 * would spin; a timer without a deadline just finds nothing to do */
-	if (when)
-		lws_set_timer_usecs(ws->wsi,
-				    (lws_usec_t)((when > now ? when - now : 0) * 1000000 + 1000));
+	if (!when || when == ws->timer_at)
+		return;
+	ws->timer_at = when;
+	lws_set_timer_usecs(ws->wsi,
+			    (lws_usec_t)((when > now ? when - now : 0) * 1000000 + 1000));
+}
+
+/* Carries out a protocol verdict: 0 to stay open, -1 after close_with. */
+static int verdict(struct ws_sess *ws, bool open, const struct client_close *cc)
+{
+	if (!open)
+		return close_with(ws, cc->code, cc->reason);
+	arm_timer(ws);
+	return 0;
 }
 
 /* ---- handshake ---------------------------------------------------------- */
@@ -231,12 +255,11 @@ static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
 {
 	struct app *app = w->app;
 	char buf[JWT_DEFAULT_MAX_LEN + 64], id[24];
-	const char *tok;
-	struct gw_error e = {0, ""};
+	struct client_close cc;
 
 	memset(ws, 0, sizeof(*ws));
 	snprintf(id, sizeof(id), "s%llu", (unsigned long long)++w->next_id);
-	session_init(&ws->s, &sess_ops, id, (size_t)app->cfg->queue_max);
+	client_init(&ws->c, &w->env, &sess_ops, id, (size_t)app->cfg->queue_max);
 	ws->w = w;
 	ws->wsi = wsi;
 	ws->live = true;
@@ -246,20 +269,8 @@ static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
 	w->all = ws;
 	w->count++;
 	metrics.ws_connections++;
-
-	tok = handshake_token(wsi, buf, sizeof(buf));
-	if (app->dev_open || tok) {
-		if (identity_from_token(&app->idcfg, tok, tok ? strlen(tok) : 0,
-					now_s(), &ws->who, &e))
-			return close_now(ws, GW_EUNAUTH, "invalid token");
-		ws->authed = true;
-		send_msg(ws, proto_welcome(app->node, ws->s.id));
-		log_msg(LOG_DEBUG, "session", ws->s.id, "connected as \"%s\"", ws->who.sub);
-	} else {
-		ws->auth_deadline = now_s() + app->cfg->ws_auth_timeout_s;
-	}
-	arm_timer(ws);
-	return 0;
+	return verdict(ws, client_open(&ws->c, handshake_token(wsi, buf, sizeof(buf)),
+				       now_s(), &cc), &cc);
 }
 
 static void closed(struct ws_sess *ws)
@@ -269,9 +280,7 @@ static void closed(struct ws_sess *ws)
 	if (!ws->live)
 		return;
 	ws->live = false;
-	hub_session_gone(w->app->hub, &ws->s);
-	session_release(&ws->s);
-	identity_release(&ws->who);
+	client_release(&ws->c);
 	sbuf_release(&ws->rx);
 	if (ws->prev)
 		ws->prev->next = ws->next;
@@ -285,119 +294,12 @@ static void closed(struct ws_sess *ws)
 
 /* ---- messages ------------------------------------------------------------- */
 
-static bool still_allowed(void *ctx, const char *coll)
-{
-	struct ws_sess *ws = ctx;
-
-	return identity_allows(&ws->who, ACL_READ, coll);
-}
-
-static void now_unsubscribed(void *ctx, const char *coll)
-{
-	send_msg(ctx, proto_unsubscribed(coll, NULL));
-}
-
-static int on_auth(struct ws_sess *ws, const struct proto_msg *m)
-{
-	struct app *app = ws->w->app;
-	struct identity id;
-	struct gw_error e = {0, ""};
-	int rc;
-
-	rc = identity_from_token(&app->idcfg, m->token, strlen(m->token), now_s(),
-				 &id, &e);
-	if (rc) {
-		log_msg(LOG_INFO, "session", ws->s.id, "auth refused: %s", e.msg);
-		/* 4001 for an expired token, 1008 for any other failure (a
-		 * code without a close code of its own, e.g. NOMEM, included) */
-		return close_now(ws, gw_err_ws_close(rc) ? rc : GW_EUNAUTH, e.msg);
-	}
-	if (!ws->authed) {
-		identity_move(&ws->who, &id);
-		ws->authed = true;
-		send_msg(ws, proto_welcome(app->node, ws->s.id));
-		arm_timer(ws);
-		return 0;
-	}
-	/* a refresh: same subject, possibly other permissions and expiry */
-	if (strcmp(id.sub, ws->who.sub) != 0) {
-		identity_release(&id);
-		return close_now(ws, GW_ESUBJECT_CHANGED, NULL);
-	}
-	identity_move(&ws->who, &id);
-	hub_session_filter(app->hub, &ws->s, still_allowed, now_unsubscribed, ws);
-	arm_timer(ws);
-	send_msg(ws, proto_welcome(app->node, ws->s.id));
-	return 0;
-}
-
-static int on_message(struct ws_sess *ws, const char *buf, size_t len)
-{
-	struct app *app = ws->w->app;
-	struct proto_msg m;
-	struct gw_error e = {0, ""};
-	char *ref = NULL;
-	int rc;
-
-	rc = proto_parse(buf, len, app->cfg->json_depth, &m, &ref, &e);
-	if (rc) {
-		if (!ws->authed) {
-			free(ref);
-			return close_now(ws, GW_EAUTH_FIRST, NULL);
-		}
-		send_error(ws, rc, e.msg, ref);
-		free(ref);
-		return 0;
-	}
-	free(ref);
-	if (!ws->authed && m.type != PROTO_AUTH) {
-		proto_msg_release(&m);
-		return close_now(ws, GW_EAUTH_FIRST, NULL);
-	}
-	switch (m.type) {
-	case PROTO_AUTH:
-		rc = on_auth(ws, &m);
-		break;
-	case PROTO_PING:
-		send_msg(ws, proto_pong(m.ref));
-		break;
-	case PROTO_SUBSCRIBE:
-		if (!identity_allows(&ws->who, ACL_READ, m.collection)) {
-			send_error(ws, GW_EFORBIDDEN, "no read permission for this collection",
-				   m.ref);
-		} else if (ws->s.nsubs >= (size_t)app->cfg->subs_max) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg), "subscription limit (%d) reached",
-				 app->cfg->subs_max);
-			send_error(ws, GW_EBADREQ, msg, m.ref);
-		} else {
-			rc = hub_subscribe(app->hub, &ws->s, m.collection,
-					   m.has_since ? &m.since : NULL, m.ref,
-					   m.conflicts);
-			if (rc == GW_EBADREQ)
-				send_error(ws, rc, "already subscribed to this collection", m.ref);
-			else if (rc)
-				send_error(ws, rc, NULL, m.ref);
-			rc = 0;
-		}
-		break;
-	case PROTO_UNSUBSCRIBE:
-		if (hub_unsubscribe(app->hub, &ws->s, m.collection))
-			send_error(ws, GW_ENOTFOUND, "not subscribed to this collection", m.ref);
-		else
-			send_msg(ws, proto_unsubscribed(m.collection, m.ref));
-		break;
-	}
-	proto_msg_release(&m);
-	return rc;
-}
-
 static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 {
 	struct lws *wsi = ws->wsi;
 	size_t max = (size_t)ws->w->app->cfg->ws_msg_max;
-	int rc;
+	struct client_close cc;
+	bool open;
 
 	if (lws_is_first_fragment(wsi)) {
 		sbuf_truncate(&ws->rx, 0);
@@ -414,32 +316,31 @@ static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 		return close_now(ws, GW_EINTERNAL, "out of memory");
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
-	rc = on_message(ws, ws->rx.buf ? ws->rx.buf : "", ws->rx.len);
+	open = client_message(&ws->c, ws->rx.buf ? ws->rx.buf : "", ws->rx.len,
+			      now_s(), &cc);
 	if (ws->rx.cap > 4096)
 		sbuf_release(&ws->rx); /* do not keep a big buffer per idle socket */
 	else
 		sbuf_truncate(&ws->rx, 0);
-	return rc;
+	return verdict(ws, open, &cc);
 }
 
 static int on_writeable(struct ws_sess *ws)
 {
 	struct lws *wsi = ws->wsi;
-	struct session *s = &ws->s;
+	struct session *s = &ws->c.s;
 	int n = 0;
 
+	if (ws->broken)
+		return -1;
 	if (s->close_code) {
 		lws_set_timer_usecs(wsi, 1); /* on_timer closes (see sess_kill) */
 		return 0;
 	}
-	while (n < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi)) {
-		struct msg *m = session_peek(s);
-
-		if (!m)
-			break;
-		if (lws_write(wsi, msg_payload(m), m->len, LWS_WRITE_TEXT) < (int)m->len)
+	/* lws_partial_buffered, not lws_send_pipe_choked (a poll() each) */
+	while (n < WRITES_PER_CALLBACK && s->qlen && !lws_partial_buffered(wsi)) {
+		if (!write_one(ws))
 			return -1;
-		session_pop(s);
 		n++;
 	}
 	if (s->qlen)
@@ -451,19 +352,16 @@ static int on_writeable(struct ws_sess *ws)
 
 static int on_timer(struct ws_sess *ws)
 {
-	int64_t now = now_s();
+	struct client_close cc;
+	bool open;
 
-	if (ws->s.close_code)
-		return close_with(ws, ws->s.close_code, ws->s.close_reason);
-	if (!ws->authed) {
-		if (now >= ws->auth_deadline)
-			return close_now(ws, GW_EAUTH_TIMEOUT, NULL);
-	} else if (ws->who.exp && now >= ws->who.exp + ws->w->app->cfg->leeway_s) {
-		log_msg(LOG_INFO, "session", ws->s.id, "token expired");
-		return close_now(ws, GW_EEXPIRED, NULL);
-	}
-	arm_timer(ws);
-	return 0;
+	if (ws->broken)
+		return -1;
+	if (ws->c.s.close_code)
+		return close_with(ws, ws->c.s.close_code, ws->c.s.close_reason);
+	open = client_timer(&ws->c, now_s(), &cc);
+	ws->timer_at = 0; /* it fired: arm again for the deadline */
+	return verdict(ws, open, &cc);
 }
 
 static bool close_code_valid(const void *in, size_t len)
@@ -552,6 +450,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_TIMER:
 		return ws && ws->live ? on_timer(ws) : 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (ws)
+			ws->peer_closing = true;
 		/* lws echoes whatever code came; RFC 6455 7.4 says fail the
 		 * connection on a 1-byte body or a code no one may send */
 		return close_code_valid(in, len) ? 0 : -1;
@@ -607,6 +507,14 @@ struct ws *ws_start(struct app *app)
 	if (!w)
 		return NULL;
 	w->app = app;
+	w->env.hub = app->hub;
+	w->env.idcfg = &app->idcfg;
+	w->env.node = app->node;
+	w->env.json_depth = app->cfg->json_depth;
+	w->env.subs_max = app->cfg->subs_max;
+	w->env.auth_timeout_s = app->cfg->ws_auth_timeout_s;
+	w->env.leeway_s = app->cfg->leeway_s;
+	w->env.open = app->dev_open;
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&info, 0, sizeof(info));
 	loops[0] = app->loop;
@@ -651,7 +559,7 @@ struct ws *ws_start(struct app *app)
 void ws_close_all(struct ws *w)
 {
 	for (struct ws_sess *ws = w->all; ws; ws = ws->next)
-		session_close(&ws->s, gw_err_ws_close(GW_ESHUTDOWN),
+		session_close(&ws->c.s, gw_err_ws_close(GW_ESHUTDOWN),
 			      gw_err_message(GW_ESHUTDOWN));
 }
 

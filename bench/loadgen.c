@@ -250,7 +250,7 @@ static double h_max(const struct hist *h)
 static struct {
 	const char *mode, *host, *token, *prefix, *label;
 	int ws_port, http_port;
-	int subs, colls, pub_conns, size, clients, conc, max_steps;
+	int subs, colls, pub_conns, size, clients, conc, max_steps, bisect;
 	double rate, rate_max, duration, ramp, drain, settle, hold, p99_max;
 	double max_time, connect_timeout, req_timeout;
 	int pids[MAX_PIDS], npids;
@@ -269,7 +269,8 @@ static void usage(void)
 	      "  --host H (127.0.0.1)  --ws-port P (8081)  --http-port P (8080)  --token T\n"
 	      "  --subs S (1000)  --collections K (1)  --prefix NAME (lg: collections lg0..)\n"
 	      "  --rate R msg/s (100)  --duration D s (5)  --ramp F (off)  --rate-max R\n"
-	      "  --max-steps N (40)  --p99-max MS (50)  --drain S (2)  --pub-conns P (16)\n"
+	      "  --max-steps N (40)  --bisect N (0: steps between the best pass and the\n"
+	      "  lowest fail)  --p99-max MS (50)  --drain S (2)  --pub-conns P (16)\n"
 	      "  --size BYTES of the payload string (fanout 64, rest 1000)\n"
 	      "  --clients N (rest: 64)  --settle S (idle: 2)  --hold S (idle: 0)\n"
 	      "  --conc N parallel connects (256)  --connect-timeout S (60)\n"
@@ -299,7 +300,7 @@ static void parse_args(int argc, char **argv)
 		{"size", 1, 0, 'z'}, {"clients", 1, 0, 'c'}, {"settle", 1, 0, 'S'},
 		{"hold", 1, 0, 'o'}, {"conc", 1, 0, 'C'}, {"connect-timeout", 1, 0, 'T'},
 		{"req-timeout", 1, 0, 'q'}, {"max-time", 1, 0, 'm'},
-		{"server-pid", 1, 0, 'i'}, {"label", 1, 0, 'l'}, {"help", 0, 0, '?'},
+		{"server-pid", 1, 0, 'i'}, {"label", 1, 0, 'l'}, {"bisect", 1, 0, 'B'}, {"help", 0, 0, '?'},
 		{0, 0, 0, 0},
 	};
 	int ch;
@@ -339,6 +340,7 @@ static void parse_args(int argc, char **argv)
 			O.pids[O.npids++] = (int)num(optarg, "--server-pid");
 			break;
 		case 'l': O.label = optarg; break;
+		case 'B': O.bisect = (int)num(optarg, "--bisect"); break;
 		default: usage();
 		}
 	}
@@ -509,6 +511,7 @@ static struct {
 	uint64_t order_errors, late, foreign, http_reconnects, http_errors;
 	uint64_t handshake_errors, subscribe_errors;
 	int last_close_code;
+	int64_t last_change;	/* when the last change frame came in */
 } G;
 
 static struct conn *subs;
@@ -1047,6 +1050,7 @@ static void on_change(struct conn *c, const char *m, size_t n, int64_t now)
 	uint64_t j = 0, i, bit;
 	uint64_t *w;
 
+	G.last_change = now;
 	if (seq >= 0) {
 		if (c->last_seq >= 0 && seq != c->last_seq + 1)
 			G.order_errors++;
@@ -1463,10 +1467,12 @@ static bool https_open(int n)
 /* ----------------------------------------------------------------- fanout */
 
 struct step_res {
+	int step;		/* index in "steps" */
 	double rate;
 	bool pass;
 	double deliveries_per_s, p99;
 	double cpu_us;		/* server CPU µs per delivery, -1 unknown */
+	char fail[256];
 };
 
 static void json_head(struct buf *j)
@@ -1475,7 +1481,7 @@ static void json_head(struct buf *j)
 }
 
 /* One step at `rate` for O.duration; appends its JSON object to j. */
-static void run_step(double rate, struct buf *j, struct step_res *res)
+static void run_step(double rate, const char *phase, struct buf *j, struct step_res *res)
 {
 	uint64_t n = (uint64_t)llround(rate * O.duration), per_coll, lost = 0, unacked = 0;
 	uint64_t late0 = G.late, order0 = G.order_errors, disc0 = G.disconnects;
@@ -1571,10 +1577,11 @@ static void run_step(double rate, struct buf *j, struct step_res *res)
 		bprintf(&why, "%s--max-time reached", why.len ? ", " : "");
 	res->rate = rate;
 	res->pass = why.len == 0;
+	snprintf(res->fail, sizeof(res->fail), "%.*s", (int)why.len, why.p ? why.p : "");
 	res->deliveries_per_s = dps;
 	res->p99 = p99;
 	res->cpu_us = ST.delivered && O.npids ? cpu_server_s(&c0, &c1) * 1e6 / (double)ST.delivered : -1;
-	bprintf(j, "{\"rate\":%.2f,\"duration_s\":%.2f,\"published\":%" PRIu64
+	bprintf(j, "{\"phase\":\"%s\",\"rate\":%.2f,\"duration_s\":%.2f,\"published\":%" PRIu64
 		",\"put_ok\":%" PRIu64 ",\"put_errors\":%" PRIu64
 		",\"put_status\":{\"2xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64
 		",\"other\":%" PRIu64 "},\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64
@@ -1584,7 +1591,7 @@ static void run_step(double rate, struct buf *j, struct step_res *res)
 		",\"deliveries_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
 		"\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"put_ms\":{\"p50\":%.3f,\"p99\":%.3f,"
 		"\"max\":%.3f},\"publish_lag_max_ms\":%.3f,",
-		rate, O.duration, ST.next, ST.ok, ST.put_errors, ST.status[2], ST.status[4],
+		phase, rate, O.duration, ST.next, ST.ok, ST.put_errors, ST.status[2], ST.status[4],
 		ST.status[5], ST.status[0] + ST.status[1] + ST.status[3], ST.exp_ok,
 		ST.delivered, lost, ST.dups, ST.misrouted, unacked, late, order, disc, dps,
 		h_pct(&lat_h, 50), h_pct(&lat_h, 90), p99, h_pct(&lat_h, 99.9), h_max(&lat_h),
@@ -1603,11 +1610,35 @@ static void run_step(double rate, struct buf *j, struct step_res *res)
 	free(why.p);
 }
 
+/* The best pass (most deliveries/s) and the lowest failing rate so far. */
+static void keep(const struct step_res *r, struct step_res *best, bool *have_best,
+		 struct step_res *fail, bool *have_fail)
+{
+	if (r->pass && (!*have_best || r->deliveries_per_s > best->deliveries_per_s)) {
+		*best = *r;
+		*have_best = true;
+	}
+	if (!r->pass && (!*have_fail || r->rate < fail->rate)) {
+		*fail = *r;
+		*have_fail = true;
+	}
+}
+
+/* After a failed step: until no change has come in for 500 ms (at most 5 s),
+ * so that the next step does not start behind the last one's backlog. */
+static void quiet(void)
+{
+	int64_t stop = now_ns() + 5 * NS;
+
+	while (now_ns() < stop && now_ns() - G.last_change < 500 * MS && !out_of_time())
+		loop_once(now_ns() + 100 * MS);
+}
+
 static int mode_fanout(struct buf *j)
 {
 	double connect_s, rate = O.rate;
-	struct step_res best = {0}, r = {0};
-	bool have_best = false;
+	struct step_res best = {0}, fail = {0}, r = {0};
+	bool have_best = false, have_fail = false;
 	int steps = 0;
 
 	alloc_subs(O.subs);
@@ -1617,9 +1648,9 @@ static int mode_fanout(struct buf *j)
 	json_head(j);
 	bprintf(j, ",\"subs\":%d,\"collections\":%d,\"payload_bytes\":%d,\"pub_conns\":%d"
 		",\"subs_ready\":%" PRIu64 ",\"subs_failed\":%" PRIu64 ",\"connect_s\":%.2f"
-		",\"ramp_factor\":%.2f,\"p99_max_ms\":%.1f,\"drain_s\":%.1f",
+		",\"ramp_factor\":%.2f,\"bisect\":%d,\"p99_max_ms\":%.1f,\"drain_s\":%.1f",
 		O.subs, O.colls, O.size, O.pub_conns, G.sub_ready, G.sub_failed, connect_s,
-		O.ramp, O.p99_max, O.drain);
+		O.ramp, O.bisect, O.p99_max, O.drain);
 	if (G.sub_ready == 0 || !https_open(O.pub_conns)) {
 		bprintf(j, ",\"error\":\"%s\"}", G.sub_ready ? "publishers did not connect"
 							      : "no subscriber ready");
@@ -1629,24 +1660,32 @@ static int mode_fanout(struct buf *j)
 	for (;;) {
 		if (steps)
 			bprintf(j, ",");
-		run_step(rate, j, &r);
-		steps++;
-		if (r.pass && (!have_best || r.deliveries_per_s > best.deliveries_per_s)) {
-			best = r;
-			have_best = true;
-		}
+		run_step(rate, "ramp", j, &r);
+		r.step = steps++;
+		keep(&r, &best, &have_best, &fail, &have_fail);
 		if (!O.ramp || !r.pass || steps >= O.max_steps || rate * O.ramp > O.rate_max)
 			break;
 		if ((double)(deadline - now_ns()) / 1e9 < O.duration + O.drain + 1)
 			break;
 		rate *= O.ramp;
 	}
+	/* between the best pass and the lowest fail, halving the interval */
+	for (int b = 0; b < O.bisect && have_best && have_fail && steps < O.max_steps; b++) {
+		quiet();
+		if ((double)(deadline - now_ns()) / 1e9 < O.duration + O.drain + 1)
+			break;
+		bprintf(j, ",");
+		run_step((best.rate + fail.rate) / 2, "bisect", j, &r);
+		r.step = steps++;
+		keep(&r, &best, &have_best, &fail, &have_fail);
+	}
 	bprintf(j, "],\"disconnects\":%" PRIu64 ",\"server_closes\":%" PRIu64
 		",\"last_close_code\":%d,\"foreign_changes\":%" PRIu64 ",\"best\":",
 		G.disconnects, G.server_closes, G.last_close_code, G.foreign);
 	if (have_best) {
-		bprintf(j, "{\"rate\":%.2f,\"deliveries_per_s\":%.0f,\"p99_ms\":%.3f,"
-			"\"server_cpu_us_per_delivery\":", best.rate, best.deliveries_per_s, best.p99);
+		bprintf(j, "{\"step\":%d,\"rate\":%.2f,\"deliveries_per_s\":%.0f,\"p99_ms\":%.3f,"
+			"\"server_cpu_us_per_delivery\":", best.step, best.rate,
+			best.deliveries_per_s, best.p99);
 		if (best.cpu_us >= 0)
 			bprintf(j, "%.2f}", best.cpu_us);
 		else
@@ -1654,10 +1693,11 @@ static int mode_fanout(struct buf *j)
 	} else {
 		bprintf(j, "null");
 	}
-	bprintf(j, ",\"first_fail\":");
-	if (!r.pass)
-		bprintf(j, "{\"rate\":%.2f,\"deliveries_per_s\":%.0f,\"p99_ms\":%.3f}",
-			r.rate, r.deliveries_per_s, r.p99);
+	bprintf(j, ",\"lowest_fail\":");
+	if (have_fail)
+		bprintf(j, "{\"step\":%d,\"rate\":%.2f,\"deliveries_per_s\":%.0f,\"p99_ms\":%.3f,"
+			"\"fail\":\"%s\"}", fail.step, fail.rate, fail.deliveries_per_s, fail.p99,
+			fail.fail);
 	else
 		bprintf(j, "null");
 	bprintf(j, "}");

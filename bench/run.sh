@@ -3,16 +3,17 @@
 #
 #   fanout_a  ramp: 1 collection x 1,000 WebSocket subscribers      (loadgen)
 #   fanout_b  ramp: 100 collections x 10,000 subscribers            (loadgen)
+#             (x1.5 per step until one fails, then 2 bisection steps)
 #   idle      gateway RSS per idle subscribed WebSocket, 10,000      (loadgen)
 #   rest      64 keep-alive clients PUT new 1 KB documents, 5 s      (loadgen)
 #   hot       read-modify-write cycles on hot documents              (hot.mjs)
 #   resolver  what a callback conflict resolver costs a write        (resolver.mjs)
 #
-# Each loadgen benchmark gets its own Redis and gateway (started here, both
-# pinned to CPU 0; loadgen runs on CPU 1 when there are 2 CPUs or more), and
-# they are stopped by PID when it ends. Every result is appended to
-# bench/results.jsonl with the date and commit; a table of this run is
-# printed at the end.
+# bench/selftest.mjs checks loadgen first. Each loadgen benchmark gets its
+# own Redis and gateway (started here, both pinned to CPU 0; loadgen runs on
+# CPU 1 when there are 2 CPUs or more), stopped by PID when it ends. Every
+# result is appended to bench/results.jsonl with the date and commit; a
+# table of this run is printed at the end.
 #
 # Environment: BUILD (build), BENCH (the benchmarks to run, default all of
 # them, e.g. BENCH="fanout_a rest").
@@ -125,12 +126,17 @@ node_bench() {
 	record "$out"
 }
 
+# the load generator first proves itself against a stand-in server
+node bench/selftest.mjs "$lg" >&2
+
 for b in $BENCH; do
 	case $b in
 	fanout_a) loadgen_bench fanout_a gw+redis fanout --subs 1000 --collections 1 \
-		--rate 20 --ramp 1.5 --duration 3 --drain 2 --p99-max 50 --max-time 120 ;;
+		--rate 20 --ramp 1.5 --bisect 2 --duration 3 --drain 2 --p99-max 50 \
+		--max-time 120 ;;
 	fanout_b) loadgen_bench fanout_b gw+redis fanout --subs 10000 --collections 100 \
-		--rate 100 --ramp 1.5 --duration 3 --drain 2 --p99-max 50 --max-time 120 ;;
+		--rate 100 --ramp 1.5 --bisect 2 --duration 3 --drain 2 --p99-max 50 \
+		--max-time 120 ;;
 	idle) loadgen_bench idle gw idle --subs 10000 --collections 100 --settle 3 \
 		--max-time 60 ;;
 	rest) loadgen_bench rest gw+redis rest --clients 64 --size 1000 --duration 5 \

@@ -4,7 +4,7 @@
 #   make SANITIZE=address,undefined   the same into build-address-undefined/
 #   make run                    install what is missing, build, start Redis + gateway (dev)
 #   make test                   install what is missing, build twice, run every suite
-#   make bench                  benchmarks (bench/README.md)
+#   make bench                  build build/loadgen, run the benchmarks (bench/README.md)
 #
 # Objects go out of tree into $(BUILD); dependencies come from -MMD -MP.
 
@@ -129,8 +129,15 @@ test:
 	@sh scripts/deps.sh test
 	@sh scripts/test.sh
 
-bench: all
-	@sh bench/run.sh
+# ---- the load generator of make bench: libc, libcrypto (SHA-1, base64) ----
+$(BUILD)/loadgen: bench/loadgen.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(WERROR) \
+		$(shell pkg-config --cflags libcrypto) -o $@ $< \
+		$(shell pkg-config --libs libcrypto) -lm
+
+bench: all $(BUILD)/loadgen
+	@BUILD=$(BUILD) sh bench/run.sh
 
 clean:
 	rm -rf build build-* tests/integration/.tmp

@@ -1,12 +1,150 @@
 #!/bin/sh
-# make bench: the figures the issues ask for, printed as JSON lines and
-# appended to bench/results.jsonl with the date and commit.
+# make bench: syncgate's benchmarks (bench/README.md).
+#
+#   fanout_a  ramp: 1 collection x 1,000 WebSocket subscribers      (loadgen)
+#   fanout_b  ramp: 100 collections x 10,000 subscribers            (loadgen)
+#             (x1.5 per step until one fails, then 2 bisection steps)
+#   idle      gateway RSS per idle subscribed WebSocket, 10,000      (loadgen)
+#   rest      64 keep-alive clients PUT new 1 KB documents, 5 s      (loadgen)
+#   hot       read-modify-write cycles on hot documents              (hot.mjs)
+#   resolver  what a callback conflict resolver costs a write        (resolver.mjs)
+#
+# bench/selftest.mjs checks loadgen first. Each loadgen benchmark gets its
+# own Redis and gateway (started here, both pinned to CPU 0; loadgen runs on
+# CPU 1 when there are 2 CPUs or more), stopped by PID when it ends. Every
+# result is appended to bench/results.jsonl with the date and commit; a
+# table of this run is printed at the end.
+#
+# Environment: BUILD (build), BENCH (the benchmarks to run, default all of
+# them, e.g. BENCH="fanout_a rest").
 set -eu
 cd "$(dirname "$0")/.."
+root=$(pwd)
+BUILD=${BUILD:-build}
+BENCH=${BENCH:-fanout_a fanout_b idle rest hot resolver}
+
 sh scripts/deps.sh test >/dev/null
+${MAKE:-make} --no-print-directory -s BUILD="$BUILD" all "$BUILD/loadgen"
+lg=$root/$BUILD/loadgen
+gw_bin=$root/$BUILD/syncgate
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-for b in burst idle hot resolver; do
-	out=$(cd bench && node $b.mjs)
-	echo "$out"
-	printf '{"date":"%s","commit":"%s","result":%s}\n' "$(date -u +%FT%TZ)" "$commit" "$out" >> bench/results.jsonl
+
+pin_srv=""
+pin_lg=""
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+	pin_srv="taskset -c 0"
+	pin_lg="taskset -c 1"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sg-bench-XXXXXX")
+this_run=$tmp/results.jsonl
+: >"$this_run"
+redis_pid=""
+gw_pid=""
+
+# Stops the gateway, then its Redis: exactly the processes started here.
+stop_stack() {
+	for p in $gw_pid $redis_pid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	gw_pid=""
+	redis_pid=""
+}
+cleanup() {
+	stop_stack
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A private Redis (no persistence) and a gateway on free ports; waits for
+# GET /v1/ready to answer 200.
+start_stack() {
+	rport=$("$lg" port)
+	hport=$("$lg" port)
+	wport=$("$lg" port)
+	while [ "$hport" = "$rport" ]; do hport=$("$lg" port); done
+	while [ "$wport" = "$rport" ] || [ "$wport" = "$hport" ]; do wport=$("$lg" port); done
+	rm -rf "$tmp/redis"
+	mkdir -p "$tmp/redis"
+	$pin_srv redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" \
+		--save '' --appendonly no --maxmemory-policy noeviction \
+		--daemonize no --logfile "$tmp/redis.log" &
+	redis_pid=$!
+	i=0
+	until redis-cli -p "$rport" ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "bench: redis-server did not start" >&2
+			cat "$tmp/redis.log" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	SYNCGATE_REDIS_URL=redis://127.0.0.1:$rport SYNCGATE_HTTP_PORT=$hport \
+		SYNCGATE_WS_PORT=$wport SYNCGATE_AUTH_MODE=none SYNCGATE_LOG_LEVEL=warn \
+		SYNCGATE_WEB_ROOT='' $pin_srv "$gw_bin" >"$tmp/gateway.log" 2>&1 &
+	gw_pid=$!
+	if ! "$lg" ready --http-port "$hport" --max-time 15; then
+		cat "$tmp/gateway.log" >&2
+		exit 1
+	fi
+}
+
+# Appends one result (a JSON object) to results.jsonl and to this run's list.
+record() {
+	[ -n "$1" ] || return 0
+	line=$(printf '{"date":"%s","commit":"%s","result":%s}' \
+		"$(date -u +%FT%TZ)" "$commit" "$1")
+	echo "$line" >>bench/results.jsonl
+	echo "$line" >>"$this_run"
+}
+
+# loadgen_bench LABEL PIDS MODE OPTIONS...: one loadgen run on a fresh stack.
+# PIDS: "gw" (the gateway's RSS, for idle) or "gw+redis" (their CPU).
+loadgen_bench() {
+	label=$1
+	pids=$2
+	shift 2
+	echo "== $label" >&2
+	start_stack
+	set -- "$@" --label "$label" --ws-port "$wport" --http-port "$hport" --server-pid "$gw_pid"
+	[ "$pids" = gw ] || set -- "$@" --server-pid "$redis_pid"
+	rc=0
+	out=$($pin_lg "$lg" "$@") || rc=$?
+	stop_stack
+	[ $rc -eq 0 ] || echo "bench: $label: loadgen exited with $rc" >&2
+	record "$out"
+}
+
+node_bench() {
+	echo "== $1" >&2
+	rc=0
+	out=$(cd bench && node "$1.mjs") || rc=$?
+	[ $rc -eq 0 ] || echo "bench: $1.mjs exited with $rc" >&2
+	record "$out"
+}
+
+# the load generator first proves itself against a stand-in server
+node bench/selftest.mjs "$lg" >&2
+
+for b in $BENCH; do
+	case $b in
+	fanout_a) loadgen_bench fanout_a gw+redis fanout --subs 1000 --collections 1 \
+		--rate 20 --ramp 1.5 --bisect 2 --duration 3 --drain 2 --p99-max 50 \
+		--max-time 120 ;;
+	fanout_b) loadgen_bench fanout_b gw+redis fanout --subs 10000 --collections 100 \
+		--rate 100 --ramp 1.5 --bisect 2 --duration 3 --drain 2 --p99-max 50 \
+		--max-time 120 ;;
+	idle) loadgen_bench idle gw idle --subs 10000 --collections 100 --settle 3 \
+		--max-time 60 ;;
+	rest) loadgen_bench rest gw+redis rest --clients 64 --size 1000 --duration 5 \
+		--max-time 60 ;;
+	hot | resolver) node_bench "$b" ;;
+	*) echo "bench: unknown benchmark $b" >&2; exit 2 ;;
+	esac
 done
+
+echo
+node bench/table.mjs "$this_run"

@@ -21,7 +21,7 @@
 #include "httpcheck.h"
 #include "log.h"
 
-#define CONN_MEMORY (64 * 1024)    /* MHD's pool per connection */
+#define CONN_MEMORY (32 * 1024)    /* MHD's pool per connection */
 #define SWEEP_MS 1000              /* how often header deadlines are checked */
 
 /* One TCP connection, for the header deadline (slowloris): MHD's own

@@ -130,10 +130,13 @@ test:
 	@sh scripts/test.sh
 
 # ---- the load generator of make bench: libc, libcrypto (SHA-1, base64) ----
-$(BUILD)/loadgen: bench/loadgen.c
+LOADGEN_SRC := bench/loadgen/main.c bench/loadgen/fanout.c bench/loadgen/ws.c \
+	bench/loadgen/http.c bench/loadgen/loop.c bench/loadgen/stats.c \
+	bench/loadgen/util.c
+$(BUILD)/loadgen: $(LOADGEN_SRC) $(wildcard bench/loadgen/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(WERROR) \
-		$(shell pkg-config --cflags libcrypto) -o $@ $< \
+		$(shell pkg-config --cflags libcrypto) -o $@ $(LOADGEN_SRC) \
 		$(shell pkg-config --libs libcrypto) -lm
 
 bench: all $(BUILD)/loadgen

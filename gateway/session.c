@@ -99,6 +99,11 @@ struct msg *session_peek(const struct session *s)
 	return s->qlen ? s->q[s->qhead] : NULL;
 }
 
+struct msg *session_peek_at(const struct session *s, size_t i)
+{
+	return i < s->qlen ? s->q[(s->qhead + i) % s->qcap] : NULL;
+}
+
 void session_pop(struct session *s)
 {
 	struct msg *m;

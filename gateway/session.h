@@ -58,6 +58,8 @@ int session_enqueue(struct session *s, struct msg *m);
 int session_enqueue_take(struct session *s, struct msg *m);
 /* The oldest queued message (borrowed), or NULL. */
 struct msg *session_peek(const struct session *s);
+/* The i-th queued message from the oldest (borrowed), or NULL past the end. */
+struct msg *session_peek_at(const struct session *s, size_t i);
 /* Removes the oldest message and drops its reference. */
 void session_pop(struct session *s);
 /* Marks the session for closing with code (a WebSocket close code, from

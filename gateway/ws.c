@@ -74,6 +74,66 @@ static bool write_one(struct ws_sess *ws)
 	return true;
 }
 
+/* Frames for a connection that is behind, written with one send() (see
+ * write_batch). What the kernel does not take of it lws holds, outside the
+ * session's queue limit, so it is kept small: 16 KiB (a few hundred change
+ * frames). Loop thread only, like everything here. */
+#define BATCH_MAX (16 * 1024)
+static unsigned char batch[LWS_PRE + BATCH_MAX];
+
+/* Appends the frame header of an unmasked text frame of len bytes (RFC
+ * 6455 5.2) at p; returns the bytes written (2, 4 or 10). */
+static size_t frame_header(unsigned char *p, size_t len)
+{
+	p[0] = 0x81; /* FIN, text */
+	if (len < 126) {
+		p[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len <= 0xffff) {
+		p[1] = 126;
+		p[2] = (unsigned char)(len >> 8);
+		p[3] = (unsigned char)len;
+		return 4;
+	}
+	p[1] = 127;
+	for (int i = 0; i < 8; i++)
+		p[2 + i] = (unsigned char)((uint64_t)len >> (8 * (7 - i)));
+	return 10;
+}
+
+/* Writes as many of the oldest queued messages as fit in the batch
+ * buffer, each framed, with one lws_write of the raw bytes: a connection
+ * that fell behind (a slow reader, a replay) catches up with one send()
+ * per batch instead of one per frame. What the kernel does not take, lws
+ * keeps in order, as for any write. Returns the messages written (0: the
+ * oldest alone does not fit; write_one it), or -1 when the write failed. */
+static int write_batch(struct ws_sess *ws)
+{
+	struct session *s = &ws->c.s;
+	unsigned char *start = batch + LWS_PRE, *p = start;
+	size_t k = 0, len;
+	struct msg *m;
+
+	while ((m = session_peek_at(s, k)) != NULL &&
+	       (size_t)(p - start) + m->len + 10 <= BATCH_MAX) {
+		p += frame_header(p, m->len);
+		memcpy(p, msg_payload(m), m->len);
+		p += m->len;
+		k++;
+	}
+	if (k < 2)
+		return 0;
+	len = (size_t)(p - start);
+	if (lws_write(ws->wsi, start, len, LWS_WRITE_RAW) < (int)len) {
+		ws->broken = true;
+		return -1;
+	}
+	for (size_t i = 0; i < k; i++)
+		session_pop(s);
+	return (int)k;
+}
+
 /* A message was queued on an empty queue. If lws holds nothing of an
  * earlier write, it goes to the socket now: one send(), where waiting for
  * WRITEABLE costs an epoll_ctl to arm POLLOUT, a wakeup, a poll() and an
@@ -339,9 +399,13 @@ static int on_writeable(struct ws_sess *ws)
 	}
 	/* lws_partial_buffered, not lws_send_pipe_choked (a poll() each) */
 	while (n < WRITES_PER_CALLBACK && s->qlen && !lws_partial_buffered(wsi)) {
-		if (!write_one(ws))
+		int k = s->qlen > 1 ? write_batch(ws) : 0;
+
+		if (k < 0)
 			return -1;
-		n++;
+		if (k == 0 && !write_one(ws))
+			return -1;
+		n += k ? k : 1;
 	}
 	if (s->qlen)
 		lws_callback_on_writable(wsi);

@@ -246,6 +246,15 @@ static void test_ring_order(void **state)
 		}
 		assert_int_equal(a.qbytes, total);
 		assert_int_equal(a.qlen, next - popped);
+		/* peek_at walks the wrapped ring in queue order */
+		for (size_t i = 0; i < a.qlen; i++) {
+			char want[16];
+
+			snprintf(want, sizeof(want), "m%03zu", popped + i);
+			assert_string_equal((char *)msg_payload(session_peek_at(&a, i)),
+					    want);
+		}
+		assert_null(session_peek_at(&a, a.qlen));
 	}
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(ms[i]->refs, (size_t)i < popped ? 2 : 3);

@@ -41,8 +41,10 @@ test('D10 failed writes (log of the wrong type, Redis out of memory) leave Redis
     const coll = 'd10';
     const ids = Array.from({ length: 10 }, (_, i) => `k${i}`);
     const writers = [0, 1].map((w) => new Writer({ checker, gateways: [gws[w], gws[1 - w]], coll, actor: `admin:w${w}`, ids }));
-    await Promise.all(writers.map((w) => w.run({ count: 20 })));
+    // subscribed before the first write, so every replica sees every document
     const subs = await openSubscribers(10, { checker, gateways: gws, coll, replica: true });
+    await Promise.all(writers.map((w) => w.run({ count: 20 })));
+    await waitCaughtUp(subs, await head(gwA, coll), 20000);
     const logKey = `sg:{${coll}}:log`;
     const faults = [];
 

@@ -32,6 +32,7 @@ async function attempts(gws, coll, doc) {
 
 test('D10 failed writes (log of the wrong type, Redis out of memory) leave Redis and subscribers unchanged', { timeout: 120000 }, async () => {
   const s = scope();
+  let subs = [];
   try {
     const redis = await s.redis();
     const gwA = await s.gw({ redis, node: 'd10-a' });
@@ -42,7 +43,7 @@ test('D10 failed writes (log of the wrong type, Redis out of memory) leave Redis
     const ids = Array.from({ length: 10 }, (_, i) => `k${i}`);
     const writers = [0, 1].map((w) => new Writer({ checker, gateways: [gws[w], gws[1 - w]], coll, actor: `admin:w${w}`, ids }));
     // subscribed before the first write, so every replica sees every document
-    const subs = await openSubscribers(10, { checker, gateways: gws, coll, replica: true });
+    subs = await openSubscribers(10, { checker, gateways: gws, coll, replica: true });
     await Promise.all(writers.map((w) => w.run({ count: 20 })));
     await waitCaughtUp(subs, await head(gwA, coll), 20000);
     const logKey = `sg:{${coll}}:log`;
@@ -114,6 +115,7 @@ test('D10 failed writes (log of the wrong type, Redis out of memory) leave Redis
     await s.stop(gwA);
     await s.stop(gwB);
   } finally {
+    await Promise.all(subs.map((x) => x.stop()));
     await s.cleanup();
   }
 });

@@ -52,6 +52,10 @@ export async function recordFinal(checker, gw, colls) {
   for (const c of colls) checker.final(c, (await listAll(gw, c)).docs);
 }
 
+// No fault here keeps every gateway away this long; a test that failed
+// (and so never stopped its subscribers) ends instead of hanging the suite.
+const RECONNECT_GIVE_UP_MS = 90000;
+
 export class Subscriber {
   /**
    * opts: checker, gateways (list, the first is used first), coll, label,
@@ -142,8 +146,15 @@ export class Subscriber {
   async #reconnectLoop({ next = true } = {}) {
     if (this.reconnecting) return;
     this.reconnecting = true;
+    const giveUpAt = Date.now() + RECONNECT_GIVE_UP_MS;
     try {
       for (let attempt = 0; !this.stopped; attempt++) {
+        if (Date.now() > giveUpAt) {
+          // a test that failed before stopping its clients must still end
+          this.errors.push(`gave up reconnecting after ${RECONNECT_GIVE_UP_MS} ms`);
+          this.stopped = true;
+          return;
+        }
         if (next) this.gwIndex += 1;
         next = true;
         try {

@@ -208,14 +208,13 @@ static int enqueue_shared(struct session *sess, struct msg **m,
 /* Delivers one change at seq (== head + 1) to every live subscription,
  * preceded by the conflict entry it settled (when any) for those that
  * asked for conflicts. */
-static void deliver(struct hub *h, struct hub_coll *c, uint64_t seq,
-		    const char *doc, size_t len, const char *conflict,
-		    size_t clen)
+static void deliver(struct hub_coll *c, uint64_t seq, const char *doc,
+		    size_t len, const char *conflict, size_t clen)
 {
 	struct msg *m = NULL, *cm = NULL;
 
-	c->head = seq;
-	seen_raise(h->seen, c->name, c->epoch, seq);
+	c->head = seq; /* seen already has it: the live message or head read
+			* that made it known raised it */
 	for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 		if (s->state != S_LIVE || s->pos != seq - 1)
 			continue;
@@ -503,7 +502,7 @@ static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 	for (size_t i = 0; i < n; i++) {
 		if (e[i].seq == c->head + 1) {
 			metrics.gap_repairs++;
-			deliver(h, c, e[i].seq, e[i].doc, e[i].len, e[i].conflict,
+			deliver(c, e[i].seq, e[i].doc, e[i].len, e[i].conflict,
 				e[i].clen);
 		}
 	}
@@ -816,7 +815,7 @@ void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 	if (off.seq <= c->head)
 		return; /* already delivered (from the log) */
 	if (off.seq == c->head + 1) {
-		deliver(h, c, off.seq, doc, len, conflict, clen);
+		deliver(c, off.seq, doc, len, conflict, clen);
 		return;
 	}
 	c->target = off.seq;
@@ -850,11 +849,10 @@ void hub_on_cmd_reconnected(struct hub *h)
 	}
 }
 
-void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq)
+void hub_wrote(struct hub *h, const char *coll, const char *epoch)
 {
 	struct hub_coll *c = coll_get(h, coll, false);
 
-	(void)seq; /* the change itself comes through pub/sub */
 	if (c && c->state != C_IDLE && c->epoch[0] && strcmp(c->epoch, epoch) != 0)
 		coll_meta(h, c); /* a new epoch: learn it, reset subscribers */
 }

@@ -124,11 +124,11 @@ void hub_on_sub_lost(struct hub *h);
 /* The command connection came back (Redis may have restarted): every
  * open collection re-reads its head and repairs or resets. */
 void hub_on_cmd_reconnected(struct hub *h);
-/* A write of coll was stored at (epoch, seq) (the write path): a followed
- * collection whose epoch this is not re-reads its head (learns the new
- * epoch, resets its subscribers). Collections nobody follows here are not
- * created or touched. */
-void hub_wrote(struct hub *h, const char *coll, const char *epoch, uint64_t seq);
+/* A write of coll was stored in epoch (the write path; the change itself
+ * comes through pub/sub): a followed collection whose epoch this is not
+ * re-reads its head (learns the new epoch, resets its subscribers).
+ * Collections nobody follows here are not created or touched. */
+void hub_wrote(struct hub *h, const char *coll, const char *epoch);
 
 /* Periodic work (retries after failures, memory cap): call about 1/s. */
 void hub_tick(struct hub *h, int64_t now_ms);

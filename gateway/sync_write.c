@@ -138,7 +138,7 @@ static void rotated_cb(void *arg, int err, const char *epoch, uint64_t seq,
 	(void)base;
 	if (!err) {
 		seen_observe(rt->app->seen, rt->coll, epoch, seq, NULL);
-		hub_wrote(rt->app->hub, rt->coll, epoch, seq);
+		hub_wrote(rt->app->hub, rt->coll, epoch);
 	}
 	free(rt);
 }
@@ -189,7 +189,7 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	case SW_STALE:
 		/* Redis shows another epoch, or less than this gateway saw */
 		if (seen_observe(app->seen, w->coll, epoch, seq, &top) != SEEN_BEHIND) {
-			hub_wrote(app->hub, w->coll, epoch, seq);
+			hub_wrote(app->hub, w->coll, epoch);
 			if ((rc = round_start(w)))
 				wctx_fail(w, rc, NULL);
 			return;
@@ -205,7 +205,7 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 		break;
 	}
 	seen_raise(app->seen, w->coll, epoch, seq);
-	hub_wrote(app->hub, w->coll, epoch, seq);
+	hub_wrote(app->hub, w->coll, epoch);
 	offset_format(epoch, seq, off);
 	/* the stored document with its offset, without the closing brace,
 	 * then the tail: the same bytes the idempotency record keeps */

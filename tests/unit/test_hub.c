@@ -471,7 +471,7 @@ static void test_seen_live(void **state)
 	/* a write's answer in another epoch: re-read, then reset everyone */
 	rcoll("todos")->epoch[0] = '\0';
 	rtouch("todos");
-	hub_wrote(sim.h, "todos", repoch("todos"), 6);
+	hub_wrote(sim.h, "todos", repoch("todos"));
 	pump();
 	expect_reset(a, "epoch_changed", repoch("todos"), 6);
 	wpub("todos", "x7");
@@ -479,8 +479,8 @@ static void test_seen_live(void **state)
 	expect_empty(a);
 	/* the same epoch, or a collection nobody follows: nothing happens */
 	n = hub_collection_count(sim.h);
-	hub_wrote(sim.h, "todos", repoch("todos"), 5);
-	hub_wrote(sim.h, "nobody", "eZ", 3);
+	hub_wrote(sim.h, "todos", repoch("todos"));
+	hub_wrote(sim.h, "nobody", "eZ");
 	assert_int_equal(hub_collection_count(sim.h), n);
 	assert_int_equal(sim.ncalls, 0);
 }

@@ -6,6 +6,8 @@
 #             (x1.5 per step until one fails, then 2 bisection steps)
 #   idle      gateway RSS per idle subscribed WebSocket, 10,000      (loadgen)
 #   rest      64 keep-alive clients PUT new 1 KB documents, 5 s      (loadgen)
+#   rest_redis  what Redis alone does of the same work: the write script
+#             for new 1 KB documents, 64 clients      (redis-benchmark)
 #   hot       read-modify-write cycles on hot documents              (hot.mjs)
 #   resolver  what a callback conflict resolver costs a write        (resolver.mjs)
 #
@@ -21,7 +23,7 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 BUILD=${BUILD:-build}
-BENCH=${BENCH:-fanout_a fanout_b idle rest hot resolver}
+BENCH=${BENCH:-fanout_a fanout_b idle rest rest_redis hot resolver}
 
 sh scripts/deps.sh test >/dev/null
 ${MAKE:-make} --no-print-directory -s BUILD="$BUILD" all "$BUILD/loadgen"
@@ -118,6 +120,32 @@ loadgen_bench() {
 	record "$out"
 }
 
+# Redis alone runs write.lua as a PUT of a new 1 KB document has it run
+# (6 keys, no conflict, no idempotency key, a new id per call), with 64
+# clients, one call in flight each: the ceiling the rest figure is held to.
+rest_redis_bench() {
+	echo "== rest_redis" >&2
+	start_stack
+	kill "$gw_pid" 2>/dev/null || true
+	wait "$gw_pid" 2>/dev/null || true
+	gw_pid=""
+	sha=$(redis-cli -p "$rport" SCRIPT LOAD "$(sh pubsub/lua/embed.sh --print pubsub/lua/write.lua)")
+	x=$(head -c 1000 /dev/zero | tr '\0' x)
+	doc='{"collection":"bench","id":"d","deleted":false,"version":{"u":1},"actor":"u","timestamp":1764150000000,"data":{"m":"'$x'"},"offset":"'
+	n=200000
+	csv=$($pin_lg redis-benchmark -p "$rport" -c 64 -n $n -r 100000000 --csv \
+		EVALSHA "$sha" 6 'sg:{bench}:docs' 'sg:{bench}:log' 'sg:{bench}:meta' \
+		'sg:{bench}:ids' 'sg:{bench}:conflicts' 'sg:{bench}:idem:-' \
+		'd__rand_int__' '-' "$doc" 'Ebench' '' 0 1000 'sg:{bench}:live' '' 1000 \
+		'' '' 86400 0) || csv=""
+	stored=$(redis-cli -p "$rport" HLEN 'sg:{bench}:docs')
+	stop_stack
+	# the last line: "<the command>","rps","avg","min","p50","p95","p99","max"
+	# (the command holds commas and quotes: counted from the end)
+	echo "$csv" | tail -1 | tr -d '"' | awk -F, -v n=$n -v stored="$stored" '
+		NF >= 8 && $(NF - 6) + 0 > 0 { printf "{\"bench\":\"rest_redis\",\"mode\":\"rest_redis\",\"calls\":%d,\"clients\":64,\"stored\":%d,\"calls_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p99\":%.3f}}\n", n, stored, $(NF - 6), $(NF - 3), $(NF - 1) }'
+}
+
 node_bench() {
 	echo "== $1" >&2
 	rc=0
@@ -141,6 +169,7 @@ for b in $BENCH; do
 		--max-time 60 ;;
 	rest) loadgen_bench rest gw+redis rest --clients 64 --size 1000 --duration 5 \
 		--max-time 60 ;;
+	rest_redis) record "$(rest_redis_bench)" ;;
 	hot | resolver) node_bench "$b" ;;
 	*) echo "bench: unknown benchmark $b" >&2; exit 2 ;;
 	esac

@@ -49,6 +49,13 @@ function rest(r) {
     `${st || 'no answer'}${r.errors ? `; ${r.errors} errors` : ''}`);
 }
 
+let restRate = null;
+function restRedis(r) {
+  const ratio = restRate ? ` (rest is ${(restRate / r.calls_per_s).toFixed(2)}x this)` : '';
+  row(r.bench, `${int(r.calls_per_s)} write.lua calls/s (${r.clients} clients), Redis alone`,
+    ms(r.latency_ms.p50), ms(r.latency_ms.p99), '-', '-', `${int(r.stored)} documents stored${ratio}`);
+}
+
 function hot(r) {
   for (const c of r.cases) {
     row(`hot ${c.writers}w ${c.docs}d ${c.gateways}gw`, `${int(c.writes_per_s)} writes/s, ${int(c.applied_per_s)} applied`,
@@ -72,7 +79,8 @@ for (const l of lines) {
   commit = c;
   if (r.mode === 'fanout') fanout(r);
   else if (r.mode === 'idle') idle(r);
-  else if (r.mode === 'rest') rest(r);
+  else if (r.mode === 'rest') { rest(r); if (!r.error) restRate = r.writes_per_s; }
+  else if (r.mode === 'rest_redis') restRedis(r);
   else if (r.bench === 'hot') hot(r);
   else if (r.bench === 'resolver') resolver(r);
   else row(r.bench || '?', JSON.stringify(r).slice(0, 60), '-', '-', '-', '-', '');

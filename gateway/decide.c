@@ -30,7 +30,7 @@ static int take_incoming(const struct decide_in *in, const struct vv *w,
 	snprintf(n->actor, sizeof(n->actor), "%s", in->writer);
 	n->timestamp = ts;
 	n->deleted = in->is_delete;
-	n->data = in->is_delete ? json_null() : json_incref(in->write->data);
+	n->data = in->is_delete ? json_null() : NULL;
 	if (!in->is_delete) {
 		/* serialized once, when the body was checked against the limit */
 		n->data_json = in->write->data_json;
@@ -135,7 +135,8 @@ static int decide(const struct decide_in *in, struct decide_out *out)
 
 	if (!wr->has_version) {
 		/* unconditional: add 1 to the writer's entry of S */
-		if (s && doc_same_state(s, wr->data, in->is_delete)) {
+		if (s && doc_same_state(s, wr->data_json, wr->data_json_len,
+					  in->is_delete)) {
 			out->kind = DECIDE_NOOP;
 			return 0;
 		}
@@ -161,7 +162,8 @@ static int decide(const struct decide_in *in, struct decide_out *out)
 			return fail(out, GW_ENOMEM, "out of memory");
 		return 0;
 	case VV_EQUAL:     /* rule 3 */
-		if (s && doc_same_state(s, wr->data, in->is_delete)) {
+		if (s && doc_same_state(s, wr->data_json, wr->data_json_len,
+					  in->is_delete)) {
 			out->kind = DECIDE_NOOP;
 			return 0;
 		}

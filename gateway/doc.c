@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jscan.h"
 #include "jsonx.h"
 
 void doc_init(struct doc *d)
@@ -91,12 +92,14 @@ bad:
 
 static void add_data(const struct doc *d, struct sbuf *sb)
 {
-	if (d->deleted || !d->data)
+	if (d->deleted)
 		sbuf_adds(sb, "null");
 	else if (d->data_json)
 		sbuf_add(sb, d->data_json, d->data_json_len);
-	else
+	else if (d->data)
 		jsonx_dump(d->data, sb);
+	else
+		sbuf_adds(sb, "null");
 }
 
 void doc_serialize_brief(const struct doc *d, struct sbuf *sb)
@@ -151,97 +154,160 @@ int doc_stored_offset(const char *json, size_t len, struct offset *out)
 
 void doc_write_release(struct doc_write *w)
 {
-	json_decref(w->data);
 	free(w->data_json);
 	vv_release(&w->version);
 	memset(w, 0, sizeof(*w));
+}
+
+enum { F_DATA, F_VERSION, F_ACTOR, F_TIMESTAMP, F_UNKNOWN };
+
+static int write_field(const char *key, size_t klen, bool is_delete)
+{
+	static const char *const names[] = {"data", "version", "actor",
+					    "timestamp"};
+
+	if (klen != strlen(key))
+		return F_UNKNOWN; /* cut short: longer than any field name */
+	for (int f = 0; f < F_UNKNOWN; f++)
+		if (strcmp(key, names[f]) == 0)
+			return f == F_DATA && is_delete ? F_UNKNOWN : f;
+	return F_UNKNOWN;
+}
+
+/* The value of field f (known, allowed, not seen before): parsed, or the
+ * first error of the body kept in *rc (its message in err). */
+static void write_member(struct jscan *s, int f, const struct doc_limits *lim,
+			 struct doc_write *out, int *rc, struct gw_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+	size_t start, end;
+	json_t *v;
+
+	if (f == F_DATA) {
+		if (jscan_value(s, &sb, NULL, NULL)) {
+			sbuf_release(&sb);
+			return;
+		}
+		if (sbuf_failed(&sb))
+			*rc = gw_fail(err, GW_ENOMEM, "out of memory");
+		else if (sb.len > lim->data_max)
+			*rc = gw_fail(err, GW_ETOOBIG, "data is %zu bytes, limit %zu",
+				      sb.len, lim->data_max);
+		else
+			out->data_json = sbuf_detach(&sb, &out->data_json_len);
+		sbuf_release(&sb);
+		return;
+	}
+	if (jscan_value(s, NULL, &start, &end))
+		return;
+	/* a small value, already checked: its tree is cheap */
+	v = jsonx_parse(s->buf + start, end - start, lim->depth_max, err);
+	if (!v) {
+		*rc = GW_EBADREQ;
+		return;
+	}
+	if (f == F_VERSION) {
+		*rc = vv_from_json(v, &out->version, err);
+		out->has_version = *rc == 0;
+	} else if (f == F_ACTOR) {
+		const char *str = json_string_value(v);
+
+		if (!str || !names_actor_valid(str, json_string_length(v))) {
+			*rc = gw_fail(err, GW_EBADREQ,
+				      "actor must match ^[A-Za-z0-9_.:@-]{1,128}$");
+		} else {
+			memcpy(out->actor, str, json_string_length(v) + 1);
+			out->has_actor = true;
+		}
+	} else if (jsonx_int(v, 0, GW_MAX_SAFE_INT, &out->timestamp)) {
+		*rc = gw_fail(err, GW_EBADREQ,
+			      "timestamp must be an integer in 0..2^53-1 (ms)");
+	} else {
+		out->has_timestamp = true;
+	}
+	json_decref(v);
 }
 
 int doc_parse_write(const char *body, size_t len, bool is_delete,
 		    const struct doc_limits *lim, struct doc_write *out,
 		    struct gw_error *err)
 {
-	json_t *root = NULL, *v;
-	const char *key;
-	int rc = 0;
+	struct jscan s;
+	char key[72];
+	size_t klen;
+	unsigned seen = 0;
+	int rc = 0, more;
 
 	memset(out, 0, sizeof(*out));
 	vv_init(&out->version);
 	if (len == 0 && is_delete)
 		return 0;
-	root = jsonx_parse(body, len, lim->depth_max, err);
-	if (!root)
-		return GW_EBADREQ;
-	if (!json_is_object(root)) {
-		rc = gw_fail(err, GW_EBADREQ, "body must be a JSON object");
+	/*
+	 * One pass over the body: the syntax is checked to its end before any
+	 * other complaint is made (a body that is not JSON is a 400 whatever
+	 * it holds), and data is copied as it came, without a tree.
+	 */
+	jscan_init(&s, body, len, lim->depth_max, err);
+	more = jscan_object_open(&s);
+	if (more == 0) {
+		if (jscan_check(&s) == 0)
+			rc = gw_fail(err, GW_EBADREQ, "body must be a JSON object");
+		else
+			rc = GW_EBADREQ;
 		goto out;
 	}
-	json_object_foreach(root, key, v) {
-		if (strcmp(key, "data") == 0 && !is_delete) {
-			struct sbuf sb = SBUF_INIT;
-			size_t n;
+	while (more == 1 &&
+	       (more = jscan_member(&s, key, sizeof(key), &klen)) == 1) {
+		int f = write_field(key, klen, is_delete);
 
-			jsonx_dump(v, &sb);
-			n = sb.len;
-			if (sbuf_failed(&sb)) {
-				sbuf_release(&sb);
-				rc = gw_fail(err, GW_ENOMEM, "out of memory");
-				goto out;
-			}
-			if (n > lim->data_max) {
-				sbuf_release(&sb);
-				rc = gw_fail(err, GW_ETOOBIG,
-					     "data is %zu bytes, limit %zu", n,
-					     lim->data_max);
-				goto out;
-			}
-			out->data = json_incref(v);
-			out->data_json = sbuf_detach(&sb, &out->data_json_len);
-		} else if (strcmp(key, "version") == 0) {
-			rc = vv_from_json(v, &out->version, err);
-			if (rc)
-				goto out;
-			out->has_version = true;
-		} else if (strcmp(key, "actor") == 0) {
-			const char *s = json_string_value(v);
-
-			if (!s || !names_actor_valid(s, json_string_length(v))) {
-				rc = gw_fail(err, GW_EBADREQ,
-					     "actor must match ^[A-Za-z0-9_.:@-]{1,128}$");
-				goto out;
-			}
-			memcpy(out->actor, s, json_string_length(v) + 1);
-			out->has_actor = true;
-		} else if (strcmp(key, "timestamp") == 0) {
-			if (jsonx_int(v, 0, GW_MAX_SAFE_INT, &out->timestamp)) {
-				rc = gw_fail(err, GW_EBADREQ,
-					     "timestamp must be an integer in 0..2^53-1 (ms)");
-				goto out;
-			}
-			out->has_timestamp = true;
-		} else {
-			rc = gw_fail(err, GW_EBADREQ, "unknown field \"%.64s\"%s", key,
-				     strcmp(key, "data") == 0 ?
-					     " (a delete carries no data)" : "");
-			goto out;
+		if (rc || (f != F_UNKNOWN && (seen & 1u << f))) {
+			/* only the syntax is left to check (a repeated field is
+			 * refused as a duplicate key when the object closes) */
+			jscan_value(&s, NULL, NULL, NULL);
+			continue;
 		}
+		if (f == F_UNKNOWN) {
+			rc = gw_fail(err, GW_EBADREQ, "unknown field \"%.64s\"%s",
+				     key, strcmp(key, "data") == 0 ?
+						  " (a delete carries no data)" : "");
+			jscan_value(&s, NULL, NULL, NULL);
+			continue;
+		}
+		seen |= 1u << f;
+		write_member(&s, f, lim, out, &rc, err);
 	}
-	if (!is_delete && !out->data)
+	if (s.rc) {
+		/* a syntax error wins over anything found before it */
+		rc = s.rc;
+		goto out;
+	}
+	if (!rc && !is_delete && !out->data_json)
 		rc = gw_fail(err, GW_EBADREQ, "missing field \"data\"");
 out:
-	json_decref(root);
+	jscan_release(&s);
 	if (rc)
 		doc_write_release(out);
 	return rc;
 }
 
-bool doc_same_state(const struct doc *d, const json_t *data, bool deleted)
+bool doc_same_state(const struct doc *d, const char *data_json, size_t len,
+		    bool deleted)
 {
+	json_t *data;
+	bool same;
+
 	if (d->deleted != deleted)
 		return false;
 	if (deleted)
 		return true;
-	if (!d->data || !data)
-		return d->data == data;
-	return json_equal(d->data, data);
+	if (d->data_json && d->data_json_len == len &&
+	    memcmp(d->data_json, data_json, len) == 0)
+		return true;
+	if (!d->data || !data_json)
+		return false;
+	/* equal as JSON values, whatever the spelling (rule 3) */
+	data = json_loadb(data_json, len, JSON_DECODE_ANY, NULL);
+	same = data && json_equal(d->data, data);
+	json_decref(data);
+	return same;
 }

@@ -27,7 +27,8 @@ struct doc {
 	struct vv version;
 	char actor[NAMES_ACTOR_MAX + 1];
 	int64_t timestamp; /* ms */
-	json_t *data;      /* owned reference; JSON null for tombstones */
+	json_t *data;      /* owned reference, or NULL when data_json is
+			      all there is; JSON null for tombstones */
 	const char *data_json; /* borrowed: data already serialized, or NULL
 				  (doc_serialize then serializes data) */
 	size_t data_json_len;
@@ -35,9 +36,9 @@ struct doc {
 };
 
 struct doc_write {
-	json_t *data; /* owned; NULL when the body had no "data" */
-	char *data_json; /* owned: data serialized (measured for the limit
-			    once, then stored as is) */
+	char *data_json; /* owned: data as the body spelled it, whitespace
+			    dropped (measured for the limit, then stored as
+			    is); NULL when the body had no "data" */
 	size_t data_json_len;
 	bool has_version;
 	struct vv version;
@@ -84,15 +85,21 @@ int doc_stored_offset(const char *json, size_t len, struct offset *out);
 /*
  * Parses a PUT (is_delete false) or DELETE body. An empty DELETE body is an
  * unconditional delete. Allowed keys: data (PUT only, required), version,
- * actor, timestamp; anything else is 400. Returns 0, GW_EBADREQ or
- * GW_ETOOBIG (data over lim->data_max), with err naming the field.
+ * actor, timestamp; anything else is 400. data is checked (jscan.h: what
+ * jansson accepts) and kept as bytes, never as a tree. Returns 0,
+ * GW_EBADREQ (the syntax first: a body that is not JSON says so whatever
+ * else is wrong) or GW_ETOOBIG (data over lim->data_max), with err naming
+ * the field.
  */
 int doc_parse_write(const char *body, size_t len, bool is_delete,
 		    const struct doc_limits *lim, struct doc_write *out,
 		    struct gw_error *err);
 void doc_write_release(struct doc_write *w);
 
-/* Same state in the sense of rule 3: equal data and equal deleted flag. */
-bool doc_same_state(const struct doc *d, const json_t *data, bool deleted);
+/* Same state in the sense of rule 3: equal data (as JSON values: data_json
+ * is parsed for the comparison when its bytes differ) and equal deleted
+ * flag. */
+bool doc_same_state(const struct doc *d, const char *data_json, size_t len,
+		    bool deleted);
 
 #endif

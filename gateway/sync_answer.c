@@ -86,7 +86,6 @@ static void incoming_doc(struct wctx *w, struct doc *d)
 	d->deleted = w->is_delete;
 	d->version = w->w.version; /* borrowed: not released */
 	if (!w->is_delete) {
-		d->data = w->w.data;
 		d->data_json = w->w.data_json;
 		d->data_json_len = w->w.data_json_len;
 	}

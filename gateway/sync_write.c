@@ -64,6 +64,9 @@ static void round_release(struct wctx *w)
 }
 
 static int round_start(struct wctx *w);
+static int round_count(struct wctx *w);
+static void got_stored(struct wctx *w, int err, const char *json, size_t len,
+		       const char *rec, size_t rlen);
 
 /* Answers (res is taken) and frees w, without handing its document on. */
 static void finish_one(struct wctx *w, struct sync_result *res,
@@ -181,10 +184,17 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 		wctx_answer_record(w, rec, rlen);
 		return;
 	case SW_CHANGED:
-		/* someone else wrote first: decide again from the top */
-		metrics.write_rounds++;
-		if ((rc = round_start(w)))
+		/* someone else wrote first (or the document a presumed round
+		 * took for absent exists): decide again, from the document the
+		 * script found */
+		if (!w->presumed)
+			metrics.write_rounds++;
+		w->presumed = false;
+		if ((rc = round_count(w))) {
 			wctx_fail(w, rc, NULL);
+			return;
+		}
+		got_stored(w, 0, rec, rlen, NULL, 0);
 		return;
 	case SW_STALE:
 		/* Redis shows another epoch, or less than this gateway saw */
@@ -230,8 +240,9 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 }
 
 /* Stores w->dec.next on the condition that the stored document is still
- * the one decided on. */
-void wctx_store(struct wctx *w)
+ * the one decided on. Returns 0 (stored_cb follows), or an error (then
+ * nothing was sent). */
+static int store_start(struct wctx *w)
 {
 	struct app *app = w->sy->app;
 	struct store_write_args a;
@@ -258,18 +269,16 @@ void wctx_store(struct wctx *w)
 		idem_record_head(w->fp, &ia, &w->rec);
 	}
 	if (sbuf_failed(&w->next) || sbuf_failed(&w->tail) ||
-	    sbuf_failed(&w->trail) || sbuf_failed(&w->rec)) {
-		wctx_fail(w, GW_ENOMEM, NULL);
-		return;
-	}
+	    sbuf_failed(&w->trail) || sbuf_failed(&w->rec))
+		return GW_ENOMEM;
 	seen_get(app->seen, w->coll, known, &min_seq);
 	memset(&a, 0, sizeof(a));
 	a.coll = w->coll;
 	a.id = w->id;
 	/* write.lua reads the offset off the stored document's tail: send
 	 * what it will find there ("" for a document without the tail, which
-	 * the write then replaces) */
-	a.expected = "";
+	 * the write then replaces; "-" for none at all) */
+	a.expected = w->have_stored ? "" : "-";
 	if (w->have_stored &&
 	    doc_stored_offset(w->stored_json.buf, w->stored_json.len, &tail) == 0) {
 		offset_format(tail.epoch, tail.seq, expected);
@@ -289,14 +298,24 @@ void wctx_store(struct wctx *w)
 	a.answer_tail = w->tail.buf;
 	a.answer_tail_len = w->tail.len;
 	a.idem_ttl_s = app->cfg->idempotency_ttl_s;
-	if (!app->store || store_write(app->store, &a, stored_cb, w))
-		wctx_fail(w, app->store ? GW_ENOMEM : GW_EUNAVAIL, NULL);
+	if (!app->store)
+		return GW_EUNAVAIL;
+	return store_write(app->store, &a, stored_cb, w) ? GW_ENOMEM : 0;
+}
+
+void wctx_store(struct wctx *w)
+{
+	int rc = store_start(w);
+
+	if (rc)
+		wctx_fail(w, rc, NULL);
 }
 
 /* ---- deciding ---------------------------------------------------------------- */
 
-/* Decides this round's write against w->stored (or no document). */
-void wctx_decide(struct wctx *w)
+/* Fills w->dec: this round's write decided against w->stored (or no
+ * document). */
+static void decide_round(struct wctx *w)
 {
 	struct app *app = w->sy->app;
 	struct decide_in in;
@@ -317,6 +336,12 @@ void wctx_decide(struct wctx *w)
 	in.server_clock = strcmp(app->cfg->lww_clock, "server") == 0;
 	decide_out_release(&w->dec);
 	decide_write(&in, &w->dec);
+}
+
+/* Decides this round's write and acts on the decision. */
+void wctx_decide(struct wctx *w)
+{
+	decide_round(w);
 	switch (w->dec.kind) {
 	case DECIDE_FAIL:
 		if (w->dec.err == GW_ECONFLICT && w->have_stored) {
@@ -386,9 +411,9 @@ static void got_read(void *arg, int err, const char *json, size_t len,
 	got_stored(arg, err, json, len, rec, rlen);
 }
 
-/* Reads the stored document (and the key's record): a new round. Returns
- * 0, or an error (then nothing was started). */
-static int round_start(struct wctx *w)
+/* Counts a new round. Returns 0, or GW_ERETRY once the write has spent
+ * its time re-deciding. */
+static int round_count(struct wctx *w)
 {
 	struct app *app = w->sy->app;
 
@@ -404,8 +429,44 @@ static int round_start(struct wctx *w)
 			"(%d rounds)", w->coll, w->id, w->rounds - 1);
 		return GW_ERETRY;
 	}
+	return 0;
+}
+
+/*
+ * A write with neither a version, If-Match nor a delete is decided the
+ * same way whether or not a document is stored, except for the version it
+ * gets: so its first round takes the document for absent and goes straight
+ * to the write script, which refuses ("changed") if one exists and hands it
+ * back for the next round. A new document costs one Redis round trip, an
+ * existing one what it cost before.
+ */
+static bool presume_absent(const struct wctx *w)
+{
+	return w->rounds == 1 && !w->w.has_version && !w->has_if_match &&
+	       !w->is_delete;
+}
+
+/* Starts a new round: reads the stored document (and the key's record), or
+ * presumes it absent. Returns 0, or an error (then nothing was started). */
+static int round_start(struct wctx *w)
+{
+	struct app *app = w->sy->app;
+	int rc = round_count(w);
+
+	if (rc)
+		return rc;
 	if (!app->store)
 		return GW_EUNAVAIL;
+	if (presume_absent(w)) {
+		round_release(w);
+		decide_round(w);
+		if (w->dec.kind == DECIDE_APPLY) {
+			w->presumed = true;
+			return store_start(w);
+		}
+		/* (cannot happen for such a write; read to be sure) */
+	}
+	w->presumed = false;
 	if (w->has_key)
 		return store_read(app->store, w->coll, w->id, w->scope, got_read, w);
 	return store_get(app->store, w->coll, w->id, got_doc, w);

@@ -52,6 +52,8 @@ struct wctx {
 					when the write gets its document */
 	int64_t resolve_by_ms;       /* monotonic: the resolver budget's end */
 	int rounds;
+	bool presumed;               /* this round decided on "no document"
+					without reading (presume_absent) */
 	int resolver_rounds;
 	const char *fallback_reason; /* set once the resolver failed: the
 					fallback policy decides from then on */

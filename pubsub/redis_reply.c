@@ -94,7 +94,8 @@ int reply_write(const redisReply *r, struct reply_write *out)
 		out->seq = off.seq;
 		return 0;
 	}
-	if (strcmp(kind, "changed") == 0) {
+	if (strcmp(kind, "changed") == 0 && r->elements == 2 &&
+	    str_or_nil(r->element[1], &out->rec)) {
 		out->result = SW_CHANGED;
 		return 0;
 	}

@@ -55,14 +55,16 @@ struct reply_read {
 };
 int reply_read(const redisReply *r, struct reply_read *out);
 
-/* write.lua: {"ok", "<epoch>:<seq>"} | {"changed", ...} |
+/* write.lua: {"ok", "<epoch>:<seq>"} | {"changed", doc or nil} |
  * {"stale", epoch, seq} | {"idem", record}. */
 struct reply_write {
 	enum store_write_result result;
 	char epoch[OFFSET_EPOCH_MAX + 1]; /* SW_OK, SW_STALE (cut to fit); ""
 					     otherwise */
 	uint64_t seq;                     /* SW_OK, SW_STALE; 0 otherwise */
-	struct reply_str rec;             /* SW_IDEM; NULL otherwise */
+	struct reply_str rec;             /* SW_IDEM: the record; SW_CHANGED:
+					     the stored document (NULL:
+					     none); NULL otherwise */
 };
 int reply_write(const redisReply *r, struct reply_write *out);
 

@@ -65,14 +65,16 @@ int store_read(struct store *s, const char *coll, const char *id,
 
 enum store_write_result {
 	SW_OK,      /* stored: epoch/seq of the change */
-	SW_CHANGED, /* the stored document moved on: decide again */
+	SW_CHANGED, /* the stored document moved on: decide again, from the
+		       one stored now (rec; NULL: none) */
 	SW_STALE,   /* Redis shows another epoch or less than seen: epoch/seq */
 	SW_IDEM     /* the idempotency key has an answer: rec; nothing written */
 };
 
 struct store_write_args {
 	const char *coll, *id;
-	const char *expected;  /* offset of the stored doc decided on, "" none */
+	const char *expected;  /* offset of the stored doc decided on; "" one
+				  without the offset tail; "-" no document */
 	const char *doc;       /* document JSON up to "offset":" (borrowed
 				  until the callback, as are the strings
 				  below: a NOSCRIPT retry sends them again) */

@@ -14,7 +14,8 @@ OOM before it runs.
 KEYS[1] docs hash    KEYS[2] log stream    KEYS[3] meta hash    KEYS[4] ids zset
 KEYS[5] conflicts stream (the trail)      KEYS[6] idempotency record (string)
 ARGV[1] document id
-ARGV[2] offset of the stored document the write was decided on ("" = none)
+ARGV[2] offset of the stored document the write was decided on ("-" = no
+        document; "" = a document without the offset tail)
 ARGV[3] the new document JSON up to and including  "offset":"
 ARGV[4] epoch to create if the collection has none
 ARGV[5] epoch the gateway knows ("" = none known)
@@ -30,7 +31,8 @@ ARGV[13] seconds the idempotency record is kept
 ARGV[14] "1" when restarts are declared lossless (life.lua)
 
 Reply: {"ok", "<epoch>:<seq>"}
-     | {"changed"}            the stored document moved on: decide again
+     | {"changed", doc|nil}   the stored document moved on: decide again
+                              (on doc, the one stored now; nil: none)
      | {"stale", epoch, seq}  Redis shows another epoch, or less than seen
      | {"idem", record}       the key already has an answer: nothing written
      | an error reply         keys of the wrong type, bad arguments
@@ -89,8 +91,8 @@ local cur = redis.call('HGET', docs, id)
 local cur_off = ''
 -- a stored document without the offset tail (written by hand, or by
 -- something else) counts as one without an offset: the write replaces it
-if cur then cur_off = string.match(cur, '"offset":"([^"]*)"}$') or '' end
-if cur_off ~= expected then return {'changed'} end
+if cur then cur_off = string.match(cur, '"offset":"([^"]*)"}$') or '' else cur_off = '-' end
+if cur_off ~= expected then return {'changed', cur or false} end
 
 -- every check passed: from here on, only writes
 local s = string.format('%d', seq + 1)

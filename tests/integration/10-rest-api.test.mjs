@@ -75,6 +75,25 @@ test('PUT creates (201) then updates (200); GET answers the document with its ET
   }
 });
 
+test('data is kept as it was spelled, whitespace between tokens dropped; rule 3 compares values', async () => {
+  const c = 'spelled';
+  const raw = '{ "data" : { "n" : 1.50 , "s" : "caf\\u00e9 \\n" , "e" : 1E2, "a" : [ -0 , true ] } }';
+  const want = '"data":{"n":1.50,"s":"caf\\u00e9 \\n","e":1E2,"a":[-0,true]}';
+  const w = await req('PUT', docPath(c, 'd'), { raw, headers: { 'content-type': 'application/json' } });
+  assert.equal(w.status, 201, w.text);
+  assert.ok(w.text.includes(want), w.text);
+  const g = await req('GET', docPath(c, 'd'));
+  assert.ok(g.text.includes(want), g.text);
+  assert.deepEqual(g.json.data, { n: 1.5, s: 'caf\u00e9 \n', e: 100, a: [-0, true] });
+  const log = await req('GET', `/v1/collections/${c}/changes`);
+  assert.ok(log.text.includes(want), log.text);
+  // the same value spelled otherwise is the same data: nothing changes
+  const again = await req('PUT', docPath(c, 'd'), { raw: '{"data":{"n":15e-1,"s":"caf\u00e9 \\n","e":100.0,"a":[0,true]}}', headers: { 'content-type': 'application/json' } });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json.applied, false, again.text);
+  assert.ok(again.text.includes(want), again.text);
+});
+
 test('GET of an absent document is 404; DELETE makes a tombstone that GET hides', async () => {
   const c = 'life2';
   assertError(assert, await req('GET', docPath(c, 'none')), 404, 'not_found', 'GET absent');

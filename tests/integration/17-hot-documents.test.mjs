@@ -140,6 +140,42 @@ test('50 unconditional writers at once on one document through one gateway: no 5
   assert.equal(Object.keys(final.version).length, 50, 'every writer counted in the final version');
 });
 
+test('unconditional writes racing to create one document through two gateways: one 201, every write one change, none counted as a lost round', async () => {
+  // a write without a version goes to the script presuming no document;
+  // all but the first find one and are decided again against it
+  const c = uniqueColl('hot-create');
+  const rounds = async () => {
+    let n = 0;
+    for (const g of [a, b]) {
+      const m = parseMetrics((await request(g, 'GET', '/metrics')).text);
+      n += m.values.get('syncgate_write_rounds_total') || 0;
+    }
+    return n;
+  };
+  const before = await rounds();
+  const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => request(i % 2 ? b : a, 'PUT', docPath(c), {
+    token: TOK, body: { data: { i }, actor: `w:${i}` }, timeout: 10000,
+  })));
+  assert.deepEqual(rs.filter((r) => r.status !== 200 && r.status !== 201).map((r) => r.text), []);
+  assert.equal(rs.filter((r) => r.status === 201).length, 1, 'exactly one write created the document');
+  assert.ok(rs.every((r) => r.json.applied), 'every write applied');
+  const seqs = rs.map((r) => Number(r.json.offset.split(':').pop())).sort((x, y) => x - y);
+  assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => i + 1), 'each write one change');
+  const final = (await request(a, 'GET', docPath(c), { token: TOK })).json;
+  assert.deepEqual(final.version, Object.fromEntries(rs.map((_, i) => [`w:${i}`, 1])), 'every writer counted once');
+  // only writes that lost to another gateway's write count as rounds, not
+  // those whose presumption of a new document was wrong on this gateway
+  assert.ok(await rounds() - before <= 40, 'rounds bounded by the writes');
+  // a second burst on the existing document: no presumption pays off, and
+  // the answers stay exactly as before
+  const more = await Promise.all(Array.from({ length: 10 }, (_, i) => request(i % 2 ? b : a, 'PUT', docPath(c), {
+    token: TOK, body: { data: { j: i }, actor: `w:${i}` }, timeout: 10000,
+  })));
+  assert.ok(more.every((r) => r.status === 200 && r.json.applied), more.map((r) => r.text).join('\n'));
+  const last = (await request(b, 'GET', docPath(c), { token: TOK })).json;
+  for (let i = 0; i < 10; i++) assert.equal(last.version[`w:${i}`], 2);
+});
+
 /**
  * RELIABILITY D01 (PR size): 8 writers, 4 per gateway, each an actor
  * doing read-modify-write on 20 documents from its last read, 200 writes

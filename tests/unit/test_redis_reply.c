@@ -246,14 +246,18 @@ static void test_write_accepts(void **state)
 	assert_string_equal(w.epoch, "a");
 	assert_int_equal(w.seq, 0);
 
-	assert_int_equal(reply_write(ARR(str("changed")), &w), 0);
+	/* "changed" carries the document stored now, or nil for none */
+	assert_int_equal(reply_write(ARR(str("changed"), nil()), &w), 0);
 	assert_int_equal(w.result, SW_CHANGED);
 	assert_string_equal(w.epoch, "");
 	assert_int_equal(w.seq, 0);
 	assert_null(w.rec.str);
-	/* "changed" takes no arguments and ignores any */
-	assert_int_equal(reply_write(ARR(str("changed"), num(3)), &w), 0);
+	assert_int_equal(reply_write(ARR(str("changed"), str("{\"d\":1}")), &w), 0);
 	assert_int_equal(w.result, SW_CHANGED);
+	assert_int_equal(w.rec.len, 7);
+	assert_memory_equal(w.rec.str, "{\"d\":1}", 7);
+	assert_int_equal(reply_write(ARR(str("changed")), &w), GW_EINTERNAL);
+	assert_int_equal(reply_write(ARR(str("changed"), num(3)), &w), GW_EINTERNAL);
 
 	assert_int_equal(reply_write(ARR(str("stale"), str(EPOCH), num(9)), &w), 0);
 	assert_int_equal(w.result, SW_STALE);

@@ -35,7 +35,11 @@ bool acl_pattern_valid(const char *pattern)
 		return false;
 	for (size_t i = 0; i < len;) {
 		if (strncmp(pattern + i, placeholder, PLACEHOLDER_LEN) == 0) {
+			/* a whole segment: "${sub}x" or "${sub}*" would let a
+			 * subject cover others that start with it */
 			i += PLACEHOLDER_LEN;
+			if (i < len && pattern[i] != '.')
+				return false;
 		} else if (pattern[i] == '*') {
 			return i == len - 1;
 		} else if (collection_char(pattern[i])) {
@@ -53,6 +57,15 @@ bool acl_subject_valid(const char *sub, size_t len)
 	return names_actor_valid(sub, len);
 }
 
+bool acl_token_subject_valid(const char *sub, size_t len)
+{
+	/* ':' separates a subject from its device in actor names: subject
+	 * "bob" may write as "bob:x", which must never be another token's
+	 * own subject. (Identities the gateway makes itself, "svc:<name>",
+	 * come from no token.) */
+	return acl_subject_valid(sub, len) && !memchr(sub, ':', len);
+}
+
 bool acl_pattern_match(const char *pattern, const char *sub,
 		       const char *collection)
 {
@@ -66,6 +79,12 @@ bool acl_pattern_match(const char *pattern, const char *sub,
 	    !names_collection_valid(collection,
 				    strnlen(collection,
 					    NAMES_COLLECTION_MAX + 1)))
+		return false;
+	/* ${sub} stands for one segment of the name: a subject that holds
+	 * the separator could not be told from another subject's segment
+	 * plus more ("bob" + ".smith" against "bob.smith"), so it matches no
+	 * pattern with ${sub} */
+	if (memchr(sub, '.', sublen) && strstr(pattern, placeholder))
 		return false;
 	for (size_t i = 0; pattern[i];) {
 		if (strncmp(pattern + i, placeholder, PLACEHOLDER_LEN) == 0) {

@@ -22,9 +22,10 @@ static int read_member(const char *key, const json_t *v, struct devtoken_req *ou
 	if (strcmp(key, "sub") == 0) {
 		size_t n = json_is_string(v) ? json_string_length(v) : 0;
 
-		if (!json_is_string(v) || !acl_subject_valid(json_string_value(v), n))
+		if (!json_is_string(v) ||
+		    !acl_token_subject_valid(json_string_value(v), n))
 			return gw_fail(err, GW_EBADREQ,
-				       "sub must match ^[A-Za-z0-9_.:@-]{1,128}$");
+				       "sub must match ^[A-Za-z0-9_.@-]{1,128}$");
 		memcpy(out->sub, json_string_value(v), n + 1);
 		return 0;
 	}
@@ -71,7 +72,7 @@ char *devtoken_mint(const char *secret, size_t len, const char *sub,
 	json_t *claims;
 	char *tok;
 
-	if (!sub || !acl_subject_valid(sub, strlen(sub)) || ttl_s < 1 ||
+	if (!sub || !acl_token_subject_valid(sub, strlen(sub)) || ttl_s < 1 ||
 	    ttl_s > DEVTOKEN_TTL_MAX)
 		return NULL;
 	claims = json_pack("{s:s,s:I,s:I,s:{s:[s],s:[s]}}", "sub", sub, "iat",

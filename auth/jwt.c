@@ -206,7 +206,7 @@ static int check_claims(const struct jwt_verifier *v, const json_t *c,
 	if (!json_is_string(sub))
 		return gw_fail(err, GW_EUNAUTH, "sub claim not a string");
 	sublen = json_string_length(sub);
-	if (!acl_subject_valid(json_string_value(sub), sublen))
+	if (!acl_token_subject_valid(json_string_value(sub), sublen))
 		return gw_fail(err, GW_EUNAUTH, "invalid sub claim");
 	if (!exp)
 		return gw_fail(err, GW_EUNAUTH, "missing exp claim");

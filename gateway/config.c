@@ -268,9 +268,23 @@ static int parse_patterns(json_t *arr, char ***out, size_t *n, const char *what,
 	return 0;
 }
 
+/* The options a file may not give twice: a list would be parsed onto the
+ * first one ("ws": {"allowed_origins": ..} and "ws.allowed_origins"). */
+enum { SEEN_COLLECTIONS = 1, SEEN_PERMS = 2, SEEN_ORIGINS = 4 };
+
+static int given_twice(unsigned *seen, unsigned bit, const char *name,
+		       struct gw_error *err)
+{
+	if (*seen & bit)
+		return gw_fail(err, GW_EBADREQ, "config file: \"%s\" given twice",
+			       name);
+	*seen |= bit;
+	return 0;
+}
+
 /* Walks obj; path is the dotted prefix so far. */
 static int load_object(struct config *c, json_t *obj, const char *path,
-		       char **envp, struct gw_error *err)
+		       char **envp, unsigned *seen, struct gw_error *err)
 {
 	const char *key;
 	json_t *v;
@@ -282,15 +296,22 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 
 		snprintf(name, sizeof(name), "%s%s%s", path, *path ? "." : "", key);
 		if (strcmp(name, "collections") == 0) {
-			policy_release(&c->colls);
-			rc = policy_parse(v, envp, &c->colls, err);
+			rc = given_twice(seen, SEEN_COLLECTIONS, name, err);
+			if (!rc) {
+				policy_release(&c->colls);
+				rc = policy_parse(v, envp, &c->colls, err);
+			}
 		} else if (strcmp(name, "auth.default_permissions") == 0) {
-			rc = acl_perms_parse(v, &c->default_perms, err);
+			rc = given_twice(seen, SEEN_PERMS, name, err);
+			if (!rc)
+				rc = acl_perms_parse(v, &c->default_perms, err);
 		} else if (strcmp(name, "ws.allowed_origins") == 0) {
-			rc = parse_patterns(v, &c->allowed_origins, &c->norigins,
-					    name, err);
+			rc = given_twice(seen, SEEN_ORIGINS, name, err);
+			if (!rc)
+				rc = parse_patterns(v, &c->allowed_origins,
+						    &c->norigins, name, err);
 		} else if (json_is_object(v) && !find_opt(name)) {
-			rc = load_object(c, v, name, envp, err);
+			rc = load_object(c, v, name, envp, seen, err);
 		} else if (!(o = find_opt(name))) {
 			rc = gw_fail(err, GW_EBADREQ, "config file: unknown option \"%s\"",
 				     name);
@@ -327,6 +348,7 @@ static int load_file(struct config *c, const char *path, char **envp,
 	char buf[4096];
 	size_t n;
 	json_t *root;
+	unsigned seen = 0;
 	int rc;
 
 	if (!f)
@@ -347,7 +369,7 @@ static int load_file(struct config *c, const char *path, char **envp,
 	if (!json_is_object(root))
 		rc = gw_fail(err, GW_EBADREQ, "config file %s: not a JSON object", path);
 	else
-		rc = load_object(c, root, "", envp, err);
+		rc = load_object(c, root, "", envp, &seen, err);
 	json_decref(root);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonx.h"
 #include "log.h"
 #include "redis_store.h"
 #include "sync_write_ctx.h"
@@ -50,6 +51,60 @@ void wctx_answer_record(struct wctx *w, const char *rec, size_t len)
 		r.len = a.len;
 	}
 	wctx_finish(w, &r, MW_ALREADY_APPLIED);
+}
+
+void wctx_strip_unreadable(struct sync_result *r)
+{
+	struct sbuf wrapped = SBUF_INIT, out = SBUF_INIT;
+	const char *p = r->body;
+	size_t n = r->len;
+	json_t *v;
+
+	if (!r->body || !r->len)
+		return;
+	if (r->err) {
+		/* the members after the error object: ,"stored":{..},... */
+		if (p[0] != ',')
+			return;
+		sbuf_addc(&wrapped, '{');
+		sbuf_add(&wrapped, p + 1, n - 1);
+		sbuf_addc(&wrapped, '}');
+		p = wrapped.buf;
+		n = wrapped.len;
+	}
+	v = sbuf_failed(&wrapped) ? NULL : json_loadb(p, n, 0, NULL);
+	sbuf_release(&wrapped);
+	if (!json_is_object(v)) {
+		/* not ours to guess: answer nothing rather than too much */
+		json_decref(v);
+		free(r->body);
+		r->body = NULL;
+		r->len = 0;
+		return;
+	}
+	json_object_del(v, "data");
+	json_object_del(v, "stored");
+	jsonx_dump(v, &out);
+	json_decref(v);
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+	if (sbuf_failed(&out)) {
+		sbuf_release(&out);
+		return;
+	}
+	if (r->err) {
+		/* back to members: drop the braces, lead with a comma */
+		if (out.len > 2) {
+			out.buf[0] = ',';
+			out.len--;
+			out.buf[out.len] = '\0';
+		} else {
+			sbuf_release(&out);
+			return;
+		}
+	}
+	r->body = sbuf_detach(&out, &r->len);
 }
 
 void wctx_conflict_report(struct wctx *w, struct sbuf *sb)

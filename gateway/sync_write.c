@@ -75,6 +75,8 @@ static void finish_one(struct wctx *w, struct sync_result *res,
 	metrics_write(mr, mono_s() - w->t0);
 	if (res->replayed)
 		metrics.idempotent_replays++;
+	if (!w->can_read)
+		wctx_strip_unreadable(res);
 	w->done(w->arg, res);
 	round_release(w);
 	doc_write_release(&w->w);
@@ -520,6 +522,7 @@ int sync_write(struct sync *sy, const struct sync_write_req *req,
 	snprintf(w->id, sizeof(w->id), "%s", req->id);
 	snprintf(w->req_id, sizeof(w->req_id), "%s", req->req_id ? req->req_id : "");
 	w->is_delete = req->is_delete;
+	w->can_read = identity_allows(req->who, ACL_READ, req->coll);
 	if (req->if_match) {
 		w->has_if_match = true;
 		snprintf(w->if_match, sizeof(w->if_match), "%s", req->if_match);

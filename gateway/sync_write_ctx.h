@@ -44,6 +44,9 @@ struct wctx {
 	uint64_t history, conflict_history;
 	/* idempotency */
 	bool has_key;
+	bool can_read;               /* the caller may read the collection:
+					else answers carry no data and no
+					stored document */
 	char scope[IDEM_HEX_LEN + 1];
 	char fp[IDEM_HEX_LEN + 1];
 	/* time */
@@ -125,6 +128,9 @@ void wctx_conflict_report(struct wctx *w, struct sbuf *sb);
 void wctx_build_tail(struct wctx *w);
 /* w->trail: this round's conflict entry, up to "offset":". */
 void wctx_build_trail(struct wctx *w, bool changed);
+/* Takes "data" and "stored" out of r's body (a write answer, or the
+ * members after an error object), for a caller without read permission. */
+void wctx_strip_unreadable(struct sync_result *r);
 /* Answers r (taken) after keeping what it leaves behind in Redis. */
 void wctx_answer_unchanged(struct wctx *w, struct sync_result *r);
 /* The stored document plus applied false (rules 3 and 4). */

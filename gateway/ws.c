@@ -188,17 +188,24 @@ static int close_now(struct ws_sess *ws, int err, const char *reason)
 
 /* Arms the one timer of a session for the protocol's deadline (the auth
  * timeout, else the token's expiry), when that changed. */
+#define TIMER_MAX_S 86400
+
 static void arm_timer(struct ws_sess *ws)
 {
-	int64_t when = client_deadline(&ws->c), now = now_s();
+	int64_t when = client_deadline(&ws->c), now = now_s(), delay;
 
 	/* no cancel: lws 4.1 treats LWS_SET_TIMER_USEC_CANCEL as "now" and
 	 * would spin; a timer without a deadline just finds nothing to do */
 	if (!when || when == ws->timer_at)
 		return;
 	ws->timer_at = when;
-	lws_set_timer_usecs(ws->wsi,
-			    (lws_usec_t)((when > now ? when - now : 0) * 1000000 + 1000));
+	/* at most a day ahead: a token may carry any exp up to 2^53 - 1 s,
+	 * whose microseconds do not fit; a timer that fires early finds
+	 * nothing due and is armed again */
+	delay = when > now ? when - now : 0;
+	if (delay > TIMER_MAX_S)
+		delay = TIMER_MAX_S;
+	lws_set_timer_usecs(ws->wsi, (lws_usec_t)(delay * 1000000 + 1000));
 }
 
 /* Carries out a protocol verdict: 0 to stay open, -1 after close_with. */

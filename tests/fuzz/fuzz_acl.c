@@ -47,6 +47,9 @@ static int reference_match(const char *pat, const char *sub,
 	if (!acl_pattern_valid(pat) || !acl_subject_valid(sub, sl) ||
 	    !names_collection_valid(coll, strlen(coll)))
 		return 0;
+	/* ${sub} is one segment: a subject with a '.' fills none */
+	if (strchr(sub, '.') && strstr(pat, "${sub}"))
+		return 0;
 	for (const char *p = pat; *p;) {
 		if (strncmp(p, "${sub}", 6) == 0) {
 			memcpy(buf + o, sub, sl);

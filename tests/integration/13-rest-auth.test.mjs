@@ -15,7 +15,10 @@ before(async () => {
   redis = await Redis.start();
   gw = await Gateway.start({
     redis,
-    config: { auth: { default_permissions: { read: ['pub*'], write: ['pubw*'] } } },
+    config: {
+      auth: { default_permissions: { read: ['pub*'], write: ['pubw*'] } },
+      collections: [{ match: 'wo-rej*', conflict: 'reject' }],
+    },
   });
 });
 
@@ -143,6 +146,61 @@ test('${sub} in patterns is the token subject', async () => {
     ['GET', docPath('u-carolx', 'a'), undefined, { authorization: `Bearer ${carol}` }],
   ];
   await expectRefused(denied, 403, 'forbidden');
+});
+
+test('write without read: no answer carries data or the stored document', async () => {
+  const WO = token('wo', { sync: { read: [], write: ['wo-*'] } });
+  const hdr = { 'content-type': 'application/json' };
+  const noData = (r, what) => {
+    assert.ok(!('data' in (r.json || {})), `${what}: no data in ${r.text}`);
+    assert.ok(!('stored' in (r.json || {})), `${what}: no stored document in ${r.text}`);
+    assert.ok(!r.text.includes('secret'), `${what}: nothing of the stored data in ${r.text}`);
+  };
+  for (const c of ['wo-lww', 'wo-rej']) {
+    const seed = await request(gw, 'PUT', docPath(c, 'd'), { token: ADMIN, body: { data: { secret: 42 }, actor: 'root' } });
+    assert.equal(seed.status, 201, seed.text);
+    // rule 4: an empty version is dominated by any stored one
+    const put = await request(gw, 'PUT', docPath(c, 'd'), { token: WO, body: { data: null, version: {} } });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.json.applied, false);
+    assert.deepEqual(put.json.version, seed.json.version, 'the version is still answered');
+    noData(put, `${c} PUT version {}`);
+    const del = await request(gw, 'DELETE', docPath(c, 'd'), { token: WO, body: { version: {} } });
+    assert.equal(del.status, 200, del.text);
+    noData(del, `${c} DELETE version {}`);
+    // a concurrent write: lww may keep the stored state, reject answers 409
+    const conc = await request(gw, 'PUT', docPath(c, 'd'), {
+      token: WO, body: { data: { mine: 1 }, version: { wo: 1 }, timestamp: 1 },
+      headers: { 'idempotency-key': `k-${c}` },
+    });
+    if (c === 'wo-rej') {
+      assertError(assert, conc, 409, 'conflict');
+      assert.deepEqual(conc.json.conflict, { policy: 'reject', winner: 'stored' });
+    } else {
+      assert.equal(conc.status, 200, conc.text);
+      assert.deepEqual(conc.json.conflict, { policy: 'lww', winner: 'stored' });
+    }
+    noData(conc, `${c} concurrent write`);
+    // its replay answers the same, still without data
+    const again = await request(gw, 'PUT', docPath(c, 'd'), {
+      token: WO, body: { data: { mine: 1 }, version: { wo: 1 }, timestamp: 1 },
+      headers: { 'idempotency-key': `k-${c}` },
+    });
+    assert.equal(again.status, conc.status, again.text);
+    noData(again, `${c} replay`);
+    // a plain write of its own: answered, still without data
+    const own = await request(gw, 'PUT', docPath(c, 'own'), { token: WO, raw: '{"data":{"x":1}}', headers: hdr });
+    assert.equal(own.status, 201, own.text);
+    noData(own, `${c} own create`);
+    assert.match(own.json.offset, /:\d+$/);
+    // the stored data did not change through any of it (lww kept it)
+    const g = await request(gw, 'GET', docPath(c, 'd'), { token: ADMIN });
+    assert.deepEqual(g.json.data, { secret: 42 });
+  }
+  // with read permission too, the same answers carry the data
+  const RW = token('rw', { sync: { read: ['wo-*'], write: ['wo-*'] } });
+  const r = await request(gw, 'PUT', docPath('wo-lww', 'd'), { token: RW, body: { data: null, version: {} } });
+  assert.deepEqual(r.json.data, { secret: 42 });
 });
 
 test('without a sync claim the configured default permissions apply', async () => {

@@ -15,7 +15,8 @@
 #include "acl.h"
 
 #define A16 "aaaaaaaaaaaaaaaa"
-#define A128 A16 A16 A16 A16 A16 A16 A16 A16
+#define A64 A16 A16 A16 A16
+#define A128 A64 A64
 #define A256 A128 A128
 
 static void test_pattern_valid(void **state)
@@ -26,8 +27,10 @@ static void test_pattern_valid(void **state)
 	} rows[] = {
 		{"todos", true},          {"notes.*", true},
 		{"*", true},              {"user.${sub}.*", true},
-		{"${sub}", true},         {"${sub}${sub}", true},
-		{"${sub}*", true},        {"a-b_c.D9", true},
+		{"${sub}", true},         {"${sub}${sub}", false},
+		{"${sub}*", false},       {"a-b_c.D9", true},
+		{"${sub}.*", true},       {"${sub}x", false},
+		{"u-${sub}.x", true},     {"${sub}.${sub}", true},
 		{"_x", true},             {A256, true},
 		{A128 A16 A16 A16 A16 A16 A16 A16 "aaaaaaaaaaaaaaa*", true},
 		{A256 "a", false},        {"", false},
@@ -110,9 +113,17 @@ static const struct mcase matches[] = {
 	{"${sub}", "alice", "${sub}", false},
 	{"${sub}.${sub}", "a", "a.a", true},
 	{"${sub}.${sub}", "a", "a.b", false},
-	{"${sub}*", "alice", "alice.notes", true},
-	{"user.${sub}.*", "a.b", "user.a.b.x", true},
-	{"user.${sub}.*", "..", "user.....x", true},
+	{"${sub}.*", "alice", "alice.notes", true},
+	/* a whole segment (H1): "bob" never covers "bob.smith" or "bobby",
+	 * and a subject with the separator matches no ${sub} pattern */
+	{"user.${sub}.*", "bob", "user.bob.smith.notes", true},
+	{"user.${sub}.*", "bob.smith", "user.bob.smith.notes", false},
+	{"user.${sub}", "bob.smith", "user.bob.smith", false},
+	{"user.${sub}.*", "bob", "user.bobby.notes", false},
+	{"${sub}*", "bob", "bobby", false},
+	{"user.${sub}.*", "a.b", "user.a.b.x", false},
+	{"user.${sub}.*", "..", "user.....x", false},
+	{"user.*", "bob.smith", "user.bob.smith", true},
 	/* a subject outside the collection alphabet yields no valid name */
 	{"user.${sub}", "alice:phone", "user.alice:phone", false},
 	{"user.${sub}", "u@x", "user.u@x", false},
@@ -154,9 +165,15 @@ static void test_pattern_match(void **state)
 	assert_false(acl_pattern_match(NULL, "alice", "todos"));
 	assert_false(acl_pattern_match("todos", NULL, "todos"));
 	assert_false(acl_pattern_match("todos", "alice", NULL));
+	/* tokens: no ':' (the device separator of actor names) */
+	assert_true(acl_token_subject_valid("a.b-c_d@e", 9));
+	assert_false(acl_token_subject_valid("a:b", 3));
+	assert_false(acl_token_subject_valid("bob:", 4));
+	assert_false(acl_token_subject_valid("*", 1));
 }
 
-/* The longest expansion: 256-char pattern of ${sub} with a 128-char sub. */
+/* The longest expansion: a 251-char pattern of 36 ${sub} segments with a
+ * 128-char sub; segments of a long name. */
 static void test_match_long(void **state)
 {
 	char pat[257];
@@ -165,15 +182,19 @@ static void test_match_long(void **state)
 	(void)state;
 	memset(coll, 'a', 128);
 	coll[128] = '\0';
-	pat[0] = '\0';
-	for (int i = 0; i < 42; i++) /* 42 * 6 = 252 chars */
-		strcat(pat, "${sub}");
+	strcpy(pat, "${sub}");
+	for (int i = 0; i < 35; i++) /* 6 + 35 * 7 = 251 chars */
+		strcat(pat, ".${sub}");
 	assert_true(acl_pattern_valid(pat));
-	assert_false(acl_pattern_match(pat, A128, coll)); /* 5376 > 128 */
+	assert_false(acl_pattern_match(pat, A128, coll)); /* 4643 > 128 */
 	assert_true(acl_pattern_match("${sub}", A128, coll));
-	assert_true(acl_pattern_match("${sub}*", A128, coll));
+	assert_false(acl_pattern_match("${sub}*", A128, coll));
 	assert_false(acl_pattern_match("${sub}a", A128, coll));
-	assert_true(acl_pattern_match("${sub}${sub}", A16 A16 A16 A16, coll));
+	/* a64.a63: two segments of one subject */
+	coll[64] = '.';
+	assert_true(acl_pattern_match("${sub}.*", A64, coll));
+	coll[64] = 'a';
+	assert_false(acl_pattern_match("${sub}.*", A64, coll));
 }
 
 static void parse_str(const char *text, struct acl_perms *p, int want)

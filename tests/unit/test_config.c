@@ -403,6 +403,12 @@ static const struct {
 	{"{\"auth\":{\"default_permissions\":{\"read\":[\"a*b\"]}}}", "read"},
 	{"{\"auth\":{\"default_permissions\":[]}}", "permissions"},
 	{"{\"ws\":{\"allowed_origins\":[1]}}", "allowed_origins"},
+	/* a list option nested and dotted: refused, not parsed onto itself */
+	{"{\"ws\":{\"allowed_origins\":[\"https://a\"]},"
+	 "\"ws.allowed_origins\":[\"https://b\",\"https://c\"]}", "given twice"},
+	{"{\"auth\":{\"default_permissions\":{\"read\":[\"a\"]}},"
+	 "\"auth.default_permissions\":{\"read\":[\"b\"]}}", "given twice"},
+	{"{\"auth\":{\"default_permissions\":{\"read\":[\"${sub}*\"]}}}", "read"},
 };
 
 static void test_bad_files(void **state)

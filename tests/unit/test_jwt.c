@@ -170,7 +170,8 @@ static const struct vcase cases[] = {
 	     "127.0.0.1:9/c\",\"jwk\":{\"kty\":\"oct\",\"k\":\"AA\"},"
 	     "\"x5c\":[\"AA\"]"), OKCLAIMS, 0, NULL},
 	{" { \"alg\" : \"HS256\" } ", OKCLAIMS, 0, NULL},
-	{HDR, PSUB("alice:phone@x.y-z_1"), 0, NULL},
+	{HDR, PSUB("alice.phone@x.y-z_1"), 0, NULL},
+	{HDR, PSUB("alice:phone"), GW_EUNAUTH, BADSUB}, /* the device separator */
 	{HDR, PSUB(A128), 0, NULL},
 	{HDR, PSUB(A128 "a"), GW_EUNAUTH, BADSUB},
 	{HDR, PEXP("9007199254740991"), 0, NULL},

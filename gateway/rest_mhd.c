@@ -34,8 +34,8 @@
 struct tconn {
 	struct tconn *prev, *next;
 	struct MHD_Connection *conn; /* borrowed from MHD */
-	uint64_t deadline;  /* uv_now by which the first request's headers
-			       must be complete; 0 once they are */
+	uint64_t deadline;  /* uv_now by which the next request's headers
+			       must be complete; 0 while a request runs */
 };
 
 struct rest_mhd {
@@ -133,8 +133,27 @@ static void headers_done(struct MHD_Connection *conn)
 		t->deadline = 0;
 }
 
-/* Connections still sending their first request's headers past the
- * deadline are shut down; MHD then notices and closes them. */
+/* A request ended: the connection's next request must have its headers
+ * complete within the idle time MHD allows before it plus the header
+ * time (a kept-alive connection trickling its second request is no
+ * different from a new one trickling its first). */
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct rest_mhd *m = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tconn *t = ci ? ci->socket_context : NULL;
+
+	if (t)
+		t->deadline = uv_now(m->loop) +
+			      ((uint64_t)m->cfg->http_timeout_s +
+			       (uint64_t)m->cfg->http_header_timeout_s) * 1000;
+	m->routes.completed(m->routes.arg, conn, req_cls, toe);
+}
+
+/* Connections still sending a request's headers past the deadline are
+ * shut down; MHD then notices and closes them. */
 static void sweep_cb(uv_timer_t *tm)
 {
 	struct rest_mhd *m = tm->data;
@@ -231,7 +250,7 @@ struct rest_mhd *rest_mhd_start(uv_loop_t *loop, const struct config *cfg,
 		MHD_OPTION_CONNECTION_LIMIT, http_conn_budget(cfg),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, routes->completed, routes->arg,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, m,
 		MHD_OPTION_NOTIFY_CONNECTION, notify_conn, m,
 		MHD_OPTION_END);

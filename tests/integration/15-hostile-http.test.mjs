@@ -375,10 +375,11 @@ test('pipelined reads are answered in order; after a malformed request nothing b
 // ------------------------------------------------------- slow clients (B01)
 
 /** Writes `text` one byte every `every` ms; resolves when the server closes it or after `max` ms. */
-function trickle(text, { every = 200, max }) {
+function trickle(text, { every = 200, max, first = '' }) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const s = net.connect(gw.httpPort, '127.0.0.1');
+    if (first) s.write(first);
     const got = [];
     let i = 0;
     let closedAt = null;
@@ -455,6 +456,28 @@ test('a connection trickling its header one byte per 200 ms is closed after limi
     `the server kept a trickling connection open for ${r.closedMs ?? `more than ${bound + 2000}`} ms (${r.sent} header bytes, never complete): idle-only timeout`);
   assert.doesNotMatch(r.answer, /^HTTP\/1\.[01] 2/, 'an incomplete request must not be answered 2xx');
   await assertHealthy('trickle');
+});
+
+test('keep-alive gives no way around it: the second request trickled is closed too', async () => {
+  // after an answer the next headers must be in within the idle time plus
+  // the header time; checked once a second, plus slack
+  const bound = 2 * TIMEOUT_S * 1000 + 2500;
+  const r = await trickle(slowHead('k'), { max: bound + 3000, first: 'GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n' });
+  assert.match(r.answer, /^HTTP\/1\.1 200/, 'the first request was answered');
+  assert.ok(r.closedMs !== null && r.closedMs <= bound,
+    `a kept-alive connection trickling its second request stayed open ${r.closedMs ?? `more than ${bound + 3000}`} ms (${r.sent} bytes)`);
+  assert.equal((r.answer.match(/HTTP\/1\.1 2/g) || []).length, 1, 'the trickled request was never answered');
+  // a kept-alive connection used normally is not cut: three requests 1 s apart
+  const s = net.connect(gw.httpPort, '127.0.0.1');
+  let got = '';
+  s.on('data', (d) => { got += d.toString('latin1'); });
+  for (let i = 0; i < 3; i++) {
+    s.write('GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(1000);
+  }
+  s.destroy();
+  assert.equal((got.match(/HTTP\/1\.1 200/g) || []).length, 3, got.slice(0, 300));
+  await assertHealthy('keep-alive trickle');
 });
 
 test('a request target without a leading slash never reaches files beside web_root', async () => {

@@ -35,10 +35,9 @@ bool acl_pattern_valid(const char *pattern)
 		return false;
 	for (size_t i = 0; i < len;) {
 		if (strncmp(pattern + i, placeholder, PLACEHOLDER_LEN) == 0) {
-			/* a whole segment: "${sub}x" or "${sub}*" would let a
-			 * subject cover others that start with it */
+			/* the subject is whole: "${sub}x" could never match */
 			i += PLACEHOLDER_LEN;
-			if (i < len && pattern[i] != '.')
+			if (i < len && pattern[i] != '.' && pattern[i] != '*')
 				return false;
 		} else if (pattern[i] == '*') {
 			return i == len - 1;
@@ -71,6 +70,7 @@ bool acl_pattern_match(const char *pattern, const char *sub,
 {
 	size_t sublen;
 	size_t c = 0;
+	bool has_sub, after_sub = false;
 
 	if (!sub || !collection || !acl_pattern_valid(pattern))
 		return false;
@@ -80,25 +80,37 @@ bool acl_pattern_match(const char *pattern, const char *sub,
 				    strnlen(collection,
 					    NAMES_COLLECTION_MAX + 1)))
 		return false;
-	/* ${sub} stands for one segment of the name: a subject that holds
-	 * the separator could not be told from another subject's segment
-	 * plus more ("bob" + ".smith" against "bob.smith"), so it matches no
-	 * pattern with ${sub} */
-	if (memchr(sub, '.', sublen) && strstr(pattern, placeholder))
-		return false;
+	has_sub = strstr(pattern, placeholder) != NULL;
 	for (size_t i = 0; pattern[i];) {
 		if (strncmp(pattern + i, placeholder, PLACEHOLDER_LEN) == 0) {
+			/* the subject as a whole: what follows it in the name
+			 * starts a new segment ("bob" never covers "bobby") */
 			if (strncmp(collection + c, sub, sublen) != 0)
 				return false;
 			c += sublen;
+			if (collection[c] != '\0' && collection[c] != '.')
+				return false;
 			i += PLACEHOLDER_LEN;
+			after_sub = true;
 		} else if (pattern[i] == '*') {
-			return true; /* valid: the last character */
+			/* valid: the last character. In a pattern with ${sub}
+			 * it covers one segment only (right after ${sub}: none,
+			 * or a '.' and one): subjects may hold '.', and
+			 * "user.${sub}.*" for "bob" must not cover
+			 * "user.bob.smith.notes", the collection of "bob.smith" */
+			const char *rest = collection + c;
+
+			if (!has_sub)
+				return true;
+			if (after_sub && *rest == '.')
+				rest++;
+			return strchr(rest, '.') == NULL;
 		} else {
 			if (collection[c] != pattern[i])
 				return false;
 			c++;
 			i++;
+			after_sub = false;
 		}
 	}
 	return collection[c] == '\0';

@@ -40,21 +40,19 @@ static int reference_match(const char *pat, const char *sub,
 			   const char *coll)
 {
 	static char buf[256 * 128]; /* a valid pattern expands to less */
-	size_t o = 0;
+	size_t o = 0, cl, ends[64], nends = 0;
 	size_t sl = strlen(sub);
 	int star = 0;
 
 	if (!acl_pattern_valid(pat) || !acl_subject_valid(sub, sl) ||
 	    !names_collection_valid(coll, strlen(coll)))
 		return 0;
-	/* ${sub} is one segment: a subject with a '.' fills none */
-	if (strchr(sub, '.') && strstr(pat, "${sub}"))
-		return 0;
 	for (const char *p = pat; *p;) {
 		if (strncmp(p, "${sub}", 6) == 0) {
 			memcpy(buf + o, sub, sl);
 			o += sl;
 			p += 6;
+			ends[nends++] = o;
 		} else if (*p == '*') {
 			star = 1;
 			p++;
@@ -62,9 +60,26 @@ static int reference_match(const char *pat, const char *sub,
 			buf[o++] = *p++;
 		}
 	}
-	if (star)
-		return strlen(coll) >= o && memcmp(coll, buf, o) == 0;
-	return strlen(coll) == o && memcmp(coll, buf, o) == 0;
+	cl = strlen(coll);
+	if (star ? cl < o : cl != o)
+		return 0;
+	if (memcmp(coll, buf, o) != 0)
+		return 0;
+	/* each subject ends a segment of the name */
+	for (size_t k = 0; k < nends; k++)
+		if (coll[ends[k]] != '\0' && coll[ends[k]] != '.')
+			return 0;
+	/* with ${sub}, the star part is one segment (after ${sub}: '.' and
+	 * one, or nothing) */
+	if (star && nends) {
+		const char *rest = coll + o;
+
+		if (ends[nends - 1] == o && *rest == '.')
+			rest++;
+		if (strchr(rest, '.'))
+			return 0;
+	}
+	return 1;
 }
 
 static void check_perms(const char *pat, const char *sub, const char *coll,

@@ -368,30 +368,34 @@ test('subjects with pattern characters or outside the actor alphabet are rejecte
   }
 });
 
-test('${sub} is a whole segment: "bob" never reaches "bob.smith"\'s or "bobby"\'s collections', async () => {
+test('${sub} is the subject as a whole: "bob" never reaches "bob.smith"\'s or "bobby"\'s collections', async () => {
   // eslint-disable-next-line no-template-curly-in-string
-  const perms = { read: ['user.${sub}', 'user.${sub}.*'], write: ['user.${sub}.*'] };
+  const perms = { read: ['user.${sub}.*', 'home.${sub}*'], write: ['user.${sub}.*'] };
   const bob = await gw.ws({ token: token('bob', { sync: perms }) });
   const smith = await gw.ws({ token: token('bob.smith', { sync: perms }) });
   const bobby = await gw.ws({ token: token('bobby', { sync: perms }) });
   for (const c of [bob, smith, bobby]) await c.wait('welcome');
-  // a subject holding the separator matches no ${sub} pattern at all, so no
-  // collection is both "bob"'s and "bob.smith"'s
-  assert.equal((await subscribe(smith, 'user.bob.smith.notes')).code, 'forbidden');
-  assert.equal((await subscribe(smith, 'user.bob.smith')).code, 'forbidden');
+  assert.equal((await subscribe(bob, 'user.bob.smith.notes')).code, 'forbidden');
+  assert.equal((await subscribe(smith, 'user.bob.smith.notes')).type, 'subscribed');
   assert.equal((await subscribe(bob, 'user.bobby.notes')).code, 'forbidden');
   assert.equal((await subscribe(bobby, 'user.bobby.notes')).type, 'subscribed');
   assert.equal((await subscribe(bob, 'user.bob.notes')).type, 'subscribed');
+  // ${sub}* is the subject, or the subject and one more segment
+  assert.equal((await subscribe(bob, 'home.bob')).type, 'subscribed');
+  assert.equal((await subscribe(bob, 'home.bob.x')).type, 'subscribed');
+  assert.equal((await subscribe(bob, 'home.bobby')).code, 'forbidden');
+  assert.equal((await subscribe(bob, 'home.bob.smith.x')).code, 'forbidden');
   for (const c of [bob, smith, bobby]) await c.close();
-  // the same over REST, reads and writes
-  const r = await fetch(`${gw.url}/v1/collections/user.bob.smith.notes/docs/n1`, {
-    method: 'PUT', headers: { authorization: `Bearer ${token('bob.smith', { sync: perms })}`, 'content-type': 'application/json' },
+  // the same over REST, for writes
+  const put = (sub) => fetch(`${gw.url}/v1/collections/user.bob.smith.notes/docs/n1`, {
+    method: 'PUT', headers: { authorization: `Bearer ${token(sub, { sync: perms })}`, 'content-type': 'application/json' },
     body: '{"data":1}',
   });
-  assert.equal(r.status, 403, await r.text());
-  // a pattern where ${sub} is not a whole segment is refused: the token is not valid
+  assert.equal((await put('bob')).status, 403);
+  assert.equal((await put('bob.smith')).status, 201);
+  // a pattern where ${sub} cannot be whole is refused: the token is not valid
   // eslint-disable-next-line no-template-curly-in-string
-  for (const p of ['${sub}*', 'user.${sub}x', 'u.${sub}${sub}']) {
+  for (const p of ['user.${sub}x', 'u.${sub}${sub}']) {
     await refused(gw.ws({ token: token('bob', { sync: { read: [p] } }) }), 401, `pattern ${p}`);
   }
 });

@@ -28,7 +28,7 @@ static void test_pattern_valid(void **state)
 		{"todos", true},          {"notes.*", true},
 		{"*", true},              {"user.${sub}.*", true},
 		{"${sub}", true},         {"${sub}${sub}", false},
-		{"${sub}*", false},       {"a-b_c.D9", true},
+		{"${sub}*", true},        {"a-b_c.D9", true},
 		{"${sub}.*", true},       {"${sub}x", false},
 		{"u-${sub}.x", true},     {"${sub}.${sub}", true},
 		{"_x", true},             {A256, true},
@@ -101,7 +101,7 @@ static const struct mcase matches[] = {
 	{"*", "alice", "a", true},
 	/* ${sub} (A10) */
 	{"user.${sub}.*", "alice", "user.alice.x", true},
-	{"user.${sub}.*", "alice", "user.alice.x.y", true},
+	{"user.${sub}.*", "alice", "user.alice.x.y", false}, /* one segment */
 	{"user.${sub}.*", "alice", "user.bob.x", false},
 	{"user.${sub}.*", "alice", "user.alice", false},
 	{"user.${sub}.*", "alice", "user.alicex.x", false},
@@ -114,16 +114,23 @@ static const struct mcase matches[] = {
 	{"${sub}.${sub}", "a", "a.a", true},
 	{"${sub}.${sub}", "a", "a.b", false},
 	{"${sub}.*", "alice", "alice.notes", true},
-	/* a whole segment (H1): "bob" never covers "bob.smith" or "bobby",
-	 * and a subject with the separator matches no ${sub} pattern */
-	{"user.${sub}.*", "bob", "user.bob.smith.notes", true},
-	{"user.${sub}.*", "bob.smith", "user.bob.smith.notes", false},
-	{"user.${sub}", "bob.smith", "user.bob.smith", false},
+	/* the subject as a whole (H1): "bob" never covers "bob.smith"'s or
+	 * "bobby"'s collections; a '*' in a ${sub} pattern covers one
+	 * segment */
+	{"user.${sub}.*", "bob", "user.bob.smith.notes", false},
+	{"user.${sub}.*", "bob.smith", "user.bob.smith.notes", true},
+	{"user.${sub}.*", "bob", "user.bob.notes", true},
+	{"user.${sub}", "bob.smith", "user.bob.smith", true},
 	{"user.${sub}.*", "bob", "user.bobby.notes", false},
 	{"${sub}*", "bob", "bobby", false},
-	{"user.${sub}.*", "a.b", "user.a.b.x", false},
-	{"user.${sub}.*", "..", "user.....x", false},
-	{"user.*", "bob.smith", "user.bob.smith", true},
+	{"${sub}*", "bob", "bob", true},
+	{"${sub}*", "bob", "bob.notes", true},
+	{"${sub}*", "bob", "bob.smith.notes", false},
+	{"${sub}.n*", "bob", "bob.notes", true},
+	{"${sub}.n*", "bob", "bob.n.x", false},
+	{"user.${sub}.*", "a.b", "user.a.b.x", true},
+	{"user.${sub}.*", "a", "user.a.b.x", false},
+	{"user.*", "bob", "user.bob.smith.notes", true},
 	/* a subject outside the collection alphabet yields no valid name */
 	{"user.${sub}", "alice:phone", "user.alice:phone", false},
 	{"user.${sub}", "u@x", "user.u@x", false},
@@ -188,7 +195,7 @@ static void test_match_long(void **state)
 	assert_true(acl_pattern_valid(pat));
 	assert_false(acl_pattern_match(pat, A128, coll)); /* 4643 > 128 */
 	assert_true(acl_pattern_match("${sub}", A128, coll));
-	assert_false(acl_pattern_match("${sub}*", A128, coll));
+	assert_true(acl_pattern_match("${sub}*", A128, coll));
 	assert_false(acl_pattern_match("${sub}a", A128, coll));
 	/* a64.a63: two segments of one subject */
 	coll[64] = '.';

@@ -46,6 +46,7 @@ struct config {
 	int json_depth;
 	int http_timeout_s;
 	int http_header_timeout_s;
+	int http_body_timeout_s;
 	int http_conn_max;
 	int http_conn_per_ip;
 	int ws_conn_max;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "devtoken.h"
@@ -47,12 +48,17 @@ struct req {
 	struct sbuf body;
 	size_t discarded;
 	bool too_big;
+	bool discard;     /* refused on its headers: its body is dropped */
 	bool suspended;   /* waiting for a use case's answer */
 	bool gone;        /* MHD finished with it while the use case runs */
 	bool have_reply;
 	bool close_after; /* answer with Connection: close (framing doubt) */
 	struct sync_result reply; /* reply.body owned while have_reply */
 	struct identity who;      /* owned once authenticated */
+	const struct route *rt;   /* decided on the headers */
+	int refuse;               /* or the answer decided on them (GW_E*) */
+	const char *refuse_allow; /* 405: the methods */
+	char refuse_msg[200];
 	char coll[NAMES_COLLECTION_MAX + 1];
 	char id_doc[NAMES_ID_MAX + 1];
 	char method[8];
@@ -376,8 +382,8 @@ static enum MHD_Result h_dev_token(struct req *q, const char *url)
 
 /* ---- documents ----------------------------------------------------------- */
 
-/* 0 with q->who set, or GW_EUNAUTH after answering 401. */
-static int authenticate(struct req *q)
+/* 0 with q->who set, or GW_EUNAUTH with why in msg (200 bytes). */
+static int authenticate(struct req *q, char *msg)
 {
 	struct app *app = q->r->app;
 	const char *h = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
@@ -388,13 +394,13 @@ static int authenticate(struct req *q)
 	int rc;
 
 	if (!app->dev_open && h && identity_bearer(h, &tok, &len)) {
-		send_error(q, GW_EUNAUTH, "Authorization must be \"Bearer <token>\"");
+		snprintf(msg, 200, "Authorization must be \"Bearer <token>\"");
 		return GW_EUNAUTH;
 	}
 	rc = identity_from_token(&app->idcfg, tok, len, (int64_t)time(NULL), &q->who, &e);
 	if (rc) {
 		log_msg(LOG_INFO, "req", q->id, "authentication failed: %s", e.msg);
-		send_error(q, GW_EUNAUTH, e.msg);
+		snprintf(msg, 200, "%s", e.msg);
 		return GW_EUNAUTH;
 	}
 	return 0;
@@ -649,33 +655,52 @@ static int parse_target(struct req *q, const char *url, const char **why)
 	return T_STATIC;
 }
 
-/* Path first (400/404), then method (405), then token and permission
- * (401/403), then the handler. */
-static enum MHD_Result route(struct req *q, const char *url, const char *method)
+/* Decides on the headers what the request gets: path first (400/404),
+ * then method (405), then token and permission (401/403); q->rt when it
+ * may go on, q->refuse otherwise. */
+static void decide_route(struct req *q, const char *url, const char *method)
 {
 	const char *why = NULL;
 	int target = parse_target(q, url, &why);
 	unsigned m = method_bit(method);
 	const struct route *rt = NULL;
 
-	if (target < 0)
-		return send_error(q, target, why);
+	if (target < 0) {
+		q->refuse = target;
+		snprintf(q->refuse_msg, sizeof(q->refuse_msg), "%s", why ? why : "");
+		return;
+	}
 	for (size_t i = 0; i < GW_ARRAY_LEN(routes) && !rt; i++)
 		if (routes[i].target == (enum target)target && (routes[i].methods & m))
 			rt = &routes[i];
-	if (!rt)
-		return send_405(q, allow_of[target]);
-	if (rt->access != PUBLIC) {
-		if (authenticate(q))
-			return MHD_YES;
-		if (!identity_allows(&q->who, rt->access == WRITE ? ACL_WRITE : ACL_READ,
-				     q->coll))
-			return send_error(q, GW_EFORBIDDEN,
-					  rt->access == WRITE
-						  ? "no write permission for this collection"
-						  : "no read permission for this collection");
+	if (!rt) {
+		q->refuse = GW_EMETHOD;
+		q->refuse_allow = allow_of[target];
+		return;
 	}
-	return rt->fn(q, url);
+	if (rt->access != PUBLIC) {
+		if (authenticate(q, q->refuse_msg)) {
+			q->refuse = GW_EUNAUTH;
+			return;
+		}
+		if (!identity_allows(&q->who, rt->access == WRITE ? ACL_WRITE : ACL_READ,
+				     q->coll)) {
+			q->refuse = GW_EFORBIDDEN;
+			snprintf(q->refuse_msg, sizeof(q->refuse_msg), "%s",
+				 rt->access == WRITE
+					 ? "no write permission for this collection"
+					 : "no read permission for this collection");
+			return;
+		}
+	}
+	q->rt = rt;
+}
+
+static enum MHD_Result send_refusal(struct req *q)
+{
+	if (q->refuse == GW_EMETHOD)
+		return send_405(q, q->refuse_allow);
+	return send_error(q, q->refuse, q->refuse_msg[0] ? q->refuse_msg : NULL);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -737,15 +762,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				return send_error(q, GW_ETOOBIG, "request body too large");
 			q->too_big = true;
 		}
+		/* who and what on the headers: a body is never kept for a
+		 * request that is refused anyway */
+		decide_route(q, url, method);
+		if (q->refuse) {
+			const char *ex = MHD_lookup_connection_value(
+				conn, MHD_HEADER_KIND, "Expect");
+
+			/* a client waiting for "100 Continue" gets the answer
+			 * instead, and sends no body. A body on its way is read
+			 * and dropped first (answered early, the client's
+			 * socket would be reset under the answer); without one
+			 * the next call is at once. */
+			if (ex && strcasecmp(ex, "100-continue") == 0)
+				return send_refusal(q);
+			q->too_big = false;
+			q->discard = true;
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!q->too_big && q->body.len + *upload_size >
+		if (!q->too_big && !q->discard && q->body.len + *upload_size >
 					   (size_t)r->app->cfg->body_max) {
 			q->too_big = true;
 			sbuf_release(&q->body);
 		}
-		if (q->too_big) {
+		if (q->too_big || q->discard) {
 			q->discarded += *upload_size;
 			if (q->discarded > DISCARD_MAX)
 				return MHD_NO;
@@ -761,13 +803,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (q->suspended)
 		return MHD_YES;
+	if (q->refuse)
+		return send_refusal(q);
 	if (q->too_big)
 		return send_error(q, GW_ETOOBIG, "request body too large");
 	if (sbuf_failed(&q->body))
 		return send_error(q, GW_ENOMEM, NULL);
 	if (r->closing && strncmp(url, "/v1/collections/", 16) == 0)
 		return send_error(q, GW_EUNAVAIL, "shutting down");
-	return route(q, url, method);
+	return q->rt->fn(q, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -123,14 +123,20 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 	}
 }
 
-static void headers_done(struct MHD_Connection *conn)
+/* The request's headers are in (body false: its body is too, or it has
+ * none): what is left of it must come within the body time, or nothing
+ * more is waited for. */
+static void request_progress(struct rest_mhd *m, struct MHD_Connection *conn,
+			     bool body)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct tconn *t = ci ? ci->socket_context : NULL;
 
 	if (t)
-		t->deadline = 0;
+		t->deadline = body ? uv_now(m->loop) +
+				     (uint64_t)m->cfg->http_body_timeout_s * 1000
+				   : 0;
 }
 
 /* A request ended: the connection's next request must have its headers
@@ -152,8 +158,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	m->routes.completed(m->routes.arg, conn, req_cls, toe);
 }
 
-/* Connections still sending a request's headers past the deadline are
- * shut down; MHD then notices and closes them. */
+/* Connections still sending a request's headers or body past the
+ * deadline are shut down; MHD then notices and closes them. */
 static void sweep_cb(uv_timer_t *tm)
 {
 	struct rest_mhd *m = tm->data;
@@ -182,8 +188,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 {
 	struct rest_mhd *m = cls;
 
+	/* the first call has the headers and no body yet; a later one
+	 * without data means the body is complete (or the request waits for
+	 * its answer) */
 	if (!*req_cls)
-		headers_done(conn);
+		request_progress(m, conn, true);
+	else if (!*upload_size)
+		request_progress(m, conn, false);
 	return m->routes.request(m->routes.arg, conn, url, method, version,
 				 upload, upload_size, req_cls);
 }

@@ -10,7 +10,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Redis, Gateway, assertCleanExit, adminToken, sleep } from './lib/harness.mjs';
+import { Redis, Gateway, assertCleanExit, adminToken, token, sleep } from './lib/harness.mjs';
+import { readFileSync } from 'node:fs';
 import { redisSnapshot, redisKeys, request } from './lib/rest-helpers.mjs';
 
 const TIMEOUT_S = 2; // limits.http_timeout_s
@@ -27,7 +28,7 @@ let stopped = false;
 
 before(async () => {
   redis = await Redis.start();
-  gw = await Gateway.start({ redis, node: 'gw-hostile-http', config: { limits: { http_timeout_s: TIMEOUT_S, http_header_timeout_s: TIMEOUT_S } } });
+  gw = await Gateway.start({ redis, node: 'gw-hostile-http', config: { limits: { http_timeout_s: TIMEOUT_S, http_header_timeout_s: TIMEOUT_S, http_body_timeout_s: TIMEOUT_S } } });
   // the collection exists (its offset is stable), so any write shows up
   const r = await request(gw, 'PUT', `/v1/collections/${C}/docs/seed`, { token: TOK, body: { data: 'seed' } });
   assert.equal(r.status, 201, r.text);
@@ -478,6 +479,46 @@ test('keep-alive gives no way around it: the second request trickled is closed t
   s.destroy();
   assert.equal((got.match(/HTTP\/1\.1 200/g) || []).length, 3, got.slice(0, 300));
   await assertHealthy('keep-alive trickle');
+});
+
+test('a body trickled one byte per 200 ms is cut after limits.http_body_timeout_s, and nothing is written', async () => {
+  const before = await state();
+  const b = body('slowbody');
+  const head = `PUT /v1/collections/${C}/docs/slowbody HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${b.length + 4000}\r\n\r\n`;
+  const bound = TIMEOUT_S * 1000 + 2500;
+  const r = await trickle(b + ' '.repeat(4000), { first: head, max: bound + 3000 });
+  assert.ok(r.closedMs !== null && r.closedMs <= bound,
+    `a trickled body kept the connection ${r.closedMs ?? `more than ${bound + 3000}`} ms (${r.sent} bytes)`);
+  assert.doesNotMatch(r.answer, /^HTTP\/1\.[01] 2/);
+  await assertUnchanged(before, 'slow body');
+  await assertHealthy('slow body');
+});
+
+/** The gateway's peak resident memory so far, KiB. */
+function peakKiB() {
+  const m = readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
+  return Number(m[1]);
+}
+
+test('bodies of requests refused on their headers are never kept: 64 x 1 MiB without a token cost no memory', async () => {
+  const before = await state();
+  const peak0 = peakKiB();
+  const big = Buffer.alloc(1024 * 1024 - 64, 0x20);
+  const put = (i, auth) => Buffer.concat([Buffer.from(`PUT /v1/collections/${C}/docs/big${i} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${big.length + 10}\r\n\r\n{"data":1}`), big]);
+  const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => exchange(put(i, i % 2 ? 'Authorization: Bearer nope\r\n' : ''), { timeout: 20000 })));
+  for (const r of rs) assert.deepEqual(r.responses.map((x) => x.status), [401], show(r.buf));
+  const grew = peakKiB() - peak0;
+  assert.ok(grew < 16 * 1024, `peak RSS grew by ${grew} KiB for 64 refused 1 MiB uploads (buffered before authenticating?)`);
+  // a write-only path the token may not use: 403, the same way
+  const ro = token('ro', { sync: { read: ['*'], write: [] } });
+  const r = await exchange(Buffer.concat([Buffer.from(`PUT /v1/collections/${C}/docs/ro HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ro}\r\nContent-Length: ${big.length + 10}\r\n\r\n{"data":1}`), big]), { timeout: 20000 });
+  assert.deepEqual(r.responses.map((x) => x.status), [403], show(r.buf));
+  // a client that waits for 100 Continue gets the 401 instead, and sends nothing
+  const e = await exchange(Buffer.from(`PUT /v1/collections/${C}/docs/e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n`), { timeout: 5000 });
+  assert.deepEqual(e.responses.map((x) => x.status), [401], show(e.buf));
+  assert.doesNotMatch(e.buf.toString('latin1'), /100 Continue/);
+  await assertUnchanged(before, 'refused uploads');
+  await assertHealthy('refused uploads');
 });
 
 test('a request target without a leading slash never reaches files beside web_root', async () => {

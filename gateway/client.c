@@ -94,7 +94,12 @@ static bool on_auth(struct client *c, const struct proto_msg *m, int64_t now,
 	rc = identity_from_token(c->env->idcfg, m->token, strlen(m->token), now,
 				 &id, &e);
 	if (rc) {
-		log_msg(LOG_INFO, "session", c->s.id, "auth refused: %s", e.msg);
+		unsigned long dropped;
+
+		if (log_refusal_ok(&dropped))
+			log_msg(LOG_INFO, "session", c->s.id,
+				"auth refused: %s (%lu refusals not logged before)",
+				e.msg, dropped);
 		/* 4001 for an expired token, 1008 for any other failure (a
 		 * code without a close code of its own, e.g. NOMEM, included) */
 		return close_for(out, gw_err_ws_close(rc) ? rc : GW_EUNAUTH, e.msg);

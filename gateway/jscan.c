@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define KEYS_SMALL 8 /* objects up to this many keys: pairwise check */
 
 void jscan_init(struct jscan *s, const char *buf, size_t len, int depth_max,
@@ -93,38 +95,6 @@ static int hex4(const unsigned char *p, unsigned *out)
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0:
- * no overlong forms, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned c = p[0];
-	unsigned lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /* Appends code point u as UTF-8 to d. */
 static size_t put_utf8(unsigned u, char *d)
 {
@@ -181,7 +151,7 @@ static int scan_string(struct jscan *s, bool *esc, char *dec, size_t *dlen)
 		if (c < 0x20)
 			return bad(s, i, "control character in a string");
 		if (c >= 0x80) {
-			size_t k = utf8_seq(b + i, n - i);
+			size_t k = utf8_seq_len(b + i, n - i);
 
 			if (!k)
 				return bad(s, i, "invalid UTF-8 in a string");

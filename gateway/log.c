@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -28,6 +29,31 @@ int log_level_parse(const char *s)
 		if (strcmp(s, level_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+bool log_refusal_ok(unsigned long *dropped)
+{
+	static int64_t window_ms;
+	static unsigned written;
+	static unsigned long skipped;
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now - window_ms >= 1000) {
+		window_ms = now;
+		written = 0;
+	}
+	if (written >= LOG_REFUSALS_PER_S) {
+		skipped++;
+		*dropped = 0;
+		return false;
+	}
+	written++;
+	*dropped = skipped;
+	skipped = 0;
+	return true;
 }
 
 void log_msg(enum log_level lvl, const char *idkey, const char *id,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -17,6 +18,7 @@
 #include "hub.h"
 #include "keys.h"
 #include "log.h"
+#include "map.h"
 #include "redis_live.h"
 #include "redis_store.h"
 #include "seen.h"
@@ -250,6 +252,16 @@ static int start(struct proc *p)
 	return p->rest && ws_listening(p->ws) ? 0 : -1;
 }
 
+/* Hash maps keyed by client-chosen names get a secret seed. */
+static void seed_maps(void)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	map_seed(seed);
+}
+
 int main(int argc, char **argv)
 {
 	static struct proc p;
@@ -260,6 +272,7 @@ int main(int argc, char **argv)
 	int rc = 1, lvl;
 
 	signal(SIGPIPE, SIG_IGN);
+	seed_maps();
 	if (config_load(&p.cfg, argc, argv, environ, &action, &token_sub, &e)) {
 		fprintf(stderr, "syncgate: %s\n", e.msg);
 		config_release(&p.cfg);

@@ -1,6 +1,6 @@
 /*
- * map.c - chained string hash map (FNV-1a), doubling at load factor 1.
- * Depends on libc only.
+ * map.c - chained string hash map (FNV-1a from a secret seed, then mixed),
+ * doubling at load factor 1. Depends on libc only.
  */
 #include "map.h"
 
@@ -9,18 +9,31 @@
 
 #include "common.h"
 
-static size_t hash(const char *s)
+/* Maps made from now on hash with this seed (map_seed). */
+static uint64_t next_seed = 1469598103934665603ULL;
+
+void map_seed(uint64_t seed) { next_seed = seed | 1; }
+
+static size_t hash(const struct map *m, const char *s)
 {
-	size_t h = 1469598103934665603ULL;
+	uint64_t h = m->seed;
 
 	while (*s) {
 		h ^= (unsigned char)*s++;
 		h *= 1099511628211ULL;
 	}
-	return h;
+	/* the low bits pick the bucket: fold the high ones in */
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return (size_t)h;
 }
 
-void map_init(struct map *m) { memset(m, 0, sizeof(*m)); }
+void map_init(struct map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->seed = next_seed;
+}
 
 void map_release(struct map *m)
 {
@@ -35,7 +48,9 @@ void map_release(struct map *m)
 		}
 	}
 	free(m->b);
-	map_init(m);
+	m->b = NULL;
+	m->nb = 0;
+	m->count = 0;
 }
 
 void *map_get(const struct map *m, const char *key)
@@ -44,7 +59,7 @@ void *map_get(const struct map *m, const char *key)
 
 	if (!m->nb)
 		return NULL;
-	for (e = m->b[hash(key) & (m->nb - 1)]; e; e = e->next)
+	for (e = m->b[hash(m, key) & (m->nb - 1)]; e; e = e->next)
 		if (strcmp(e->key, key) == 0)
 			return e->val;
 	return NULL;
@@ -62,7 +77,7 @@ static int grow(struct map *m)
 
 		while (e) {
 			struct map_entry *n = e->next;
-			size_t k = hash(e->key) & (nb - 1);
+			size_t k = hash(m, e->key) & (nb - 1);
 
 			e->next = b[k];
 			b[k] = e;
@@ -82,7 +97,7 @@ int map_put(struct map *m, const char *key, void *val)
 
 	if (m->count >= m->nb && grow(m))
 		return GW_ENOMEM;
-	k = hash(key) & (m->nb - 1);
+	k = hash(m, key) & (m->nb - 1);
 	for (e = m->b[k]; e; e = e->next) {
 		if (strcmp(e->key, key) == 0) {
 			e->val = val;
@@ -107,7 +122,7 @@ void *map_del(struct map *m, const char *key)
 
 	if (!m->nb)
 		return NULL;
-	for (pp = &m->b[hash(key) & (m->nb - 1)]; *pp; pp = &(*pp)->next) {
+	for (pp = &m->b[hash(m, key) & (m->nb - 1)]; *pp; pp = &(*pp)->next) {
 		struct map_entry *e = *pp;
 
 		if (strcmp(e->key, key) == 0) {

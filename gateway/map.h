@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct map_entry {
 	struct map_entry *next;
@@ -18,8 +19,12 @@ struct map {
 	struct map_entry **b; /* owned bucket array */
 	size_t nb;
 	size_t count;
+	uint64_t seed; /* of the hash: names come from clients (flooding) */
 };
 
+/* The seed of the maps made after this call: a secret random value, set
+ * once at start, so that nobody can craft names that share a bucket. */
+void map_seed(uint64_t seed);
 void map_init(struct map *m);
 /* Frees the entries (not the values). */
 void map_release(struct map *m);

@@ -70,6 +70,13 @@ int proto_parse(const char *buf, size_t len, int depth_max,
 			rc = gw_fail(err, GW_ENOMEM, "out of memory");
 			goto out;
 		}
+		/* a subscription keeps its ref for its whole life: bounded,
+		 * and a ref too long is not echoed either */
+		if (strlen(out->ref) > PROTO_REF_MAX) {
+			rc = gw_fail(err, GW_EBADREQ, "ref is longer than %d bytes",
+				     PROTO_REF_MAX);
+			goto out;
+		}
 		if (ref_out)
 			*ref_out = strdup(out->ref);
 	}

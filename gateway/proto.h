@@ -18,6 +18,10 @@ enum proto_type { PROTO_SUBSCRIBE, PROTO_UNSUBSCRIBE, PROTO_AUTH, PROTO_PING };
 
 #define PROTO_TOKEN_MAX 16384
 
+/* Longest "ref" a client message may carry, serialized (bad_request past
+ * it): each subscription keeps its ref as long as it lives. */
+#define PROTO_REF_MAX 256
+
 struct proto_msg {
 	enum proto_type type;
 	char collection[NAMES_COLLECTION_MAX + 1]; /* subscribe, unsubscribe */

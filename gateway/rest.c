@@ -399,7 +399,12 @@ static int authenticate(struct req *q, char *msg)
 	}
 	rc = identity_from_token(&app->idcfg, tok, len, (int64_t)time(NULL), &q->who, &e);
 	if (rc) {
-		log_msg(LOG_INFO, "req", q->id, "authentication failed: %s", e.msg);
+		unsigned long dropped;
+
+		if (log_refusal_ok(&dropped))
+			log_msg(LOG_INFO, "req", q->id,
+				"authentication failed: %s (%lu refusals not "
+				"logged before)", e.msg, dropped);
 		snprintf(msg, 200, "%s", e.msg);
 		return GW_EUNAUTH;
 	}

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 bool sbuf_reserve(struct sbuf *sb, size_t extra)
 {
 	size_t need, cap;
@@ -77,8 +79,19 @@ void sbuf_add_json_str(struct sbuf *sb, const char *s, size_t n)
 		char esc[7];
 		size_t elen = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x80) {
+			/* well-formed UTF-8 as it is; any other byte escaped,
+			 * so that no line or answer is invalid UTF-8 */
+			size_t k = utf8_seq_len((const unsigned char *)s + i,
+						n - i);
+
+			if (k) {
+				i += k - 1;
+				continue;
+			}
+		} else if (c >= 0x20 && c != '"' && c != '\\') {
 			continue;
+		}
 		sbuf_add(sb, s + run, i - run);
 		run = i + 1;
 		esc[0] = '\\';

@@ -276,6 +276,7 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	const char *tok;
 	struct identity id;
 	struct gw_error e = {0, ""};
+	unsigned long dropped;
 	int n;
 
 	n = lws_hdr_copy(wsi, buf, 256, WSI_TOKEN_GET_URI);
@@ -299,7 +300,10 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	if (n > 0) {
 		if (n >= 512 || lws_hdr_copy(wsi, buf, 512, WSI_TOKEN_ORIGIN) < 0 ||
 		    !origin_allowed(app, buf)) {
-			log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: origin not allowed");
+			if (log_refusal_ok(&dropped))
+				log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: "
+					"origin not allowed (%lu refusals not "
+					"logged before)", dropped);
 			lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
 			return 1;
 		}
@@ -308,8 +312,11 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	if (tok && !app->dev_open) {
 		if (!tok[0] || identity_from_token(&app->idcfg, tok, strlen(tok),
 						   now_s(), &id, &e)) {
-			log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: %s",
-				tok[0] ? e.msg : "malformed Authorization header");
+			if (log_refusal_ok(&dropped))
+				log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: "
+					"%s (%lu refusals not logged before)",
+					tok[0] ? e.msg : "malformed Authorization header",
+					dropped);
 			lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
 			return 1;
 		}

@@ -203,6 +203,31 @@ test('write without read: no answer carries data or the stored document', async 
   assert.deepEqual(r.json.data, { secret: 42 });
 });
 
+test('a flood of bad tokens is logged at most 10 lines a second, each line valid JSON and UTF-8', async () => {
+  await new Promise((res) => setTimeout(res, 1100)); // the earlier tests' second is over
+  const before = gw.logs.length;
+  const t0 = Date.now();
+  const bad = Buffer.from('Bearer \xff\xfe.\xc3', 'latin1').toString('latin1');
+  for (let i = 0; i < 20; i++) {
+    await Promise.all(Array.from({ length: 20 }, () => request(gw, 'GET', docPath('pubx', 'a'), {
+      headers: { authorization: i % 2 ? 'Bearer nope.nope.nope' : bad },
+    }).then((r) => assert.equal(r.status, 401, r.text))));
+  }
+  await new Promise((res) => setTimeout(res, 200));
+  const secs = (Date.now() - t0) / 1000;
+  const lines = gw.logs.slice(before).split('\n').filter((l) => l.includes('authentication failed'));
+  assert.ok(lines.length >= 1, 'refusals are still logged');
+  assert.ok(lines.length <= 10 * (Math.ceil(secs) + 1), `${lines.length} lines for 400 refusals in ${secs.toFixed(1)} s`);
+  for (const l of lines) {
+    const j = JSON.parse(l);
+    assert.match(j.msg, /refusals not logged before/);
+    assert.ok(!l.includes('nope.nope'), 'no token in the log');
+  }
+  // the bytes the gateway wrote are valid UTF-8 (a decoder would replace anything else)
+  const raw = Buffer.from(gw.logs.slice(before), 'utf8');
+  assert.ok(!raw.toString('utf8').includes('\ufffd'), 'no invalid UTF-8 in the log');
+});
+
 test('without a sync claim the configured default permissions apply', async () => {
   const dan = token('dan');
   const allowed = [

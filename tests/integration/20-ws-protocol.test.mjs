@@ -215,6 +215,7 @@ test('errors have type, code, message and ref; the socket stays usable after eac
     { what: 'duplicate subscribe', msg: { type: 'subscribe', collection: ok, ref: { dup: true } }, code: 'bad_request' },
     { what: 'unsubscribe without collection', msg: { type: 'unsubscribe', ref: 'nc' }, code: 'bad_request' },
     { what: 'unsubscribe of unknown', msg: { type: 'unsubscribe', collection: coll('err'), ref: 'un' }, code: 'not_found' },
+    { what: 'ref over 256 bytes (kept for the life of a subscription: bounded)', msg: { type: 'subscribe', collection: coll('longref'), ref: 'r'.repeat(255) }, code: 'bad_request', noRef: true },
     { what: 'nested too deep', raw: `{"type":"ping","ref":${'['.repeat(100)}${']'.repeat(100)}}`, code: 'bad_request', noRef: true },
     { what: 'duplicate keys', raw: '{"type":"ping","type":"subscribe","collection":"x","ref":11}', code: 'bad_request', anyRef: true },
   ];
@@ -227,6 +228,9 @@ test('errors have type, code, message and ref; the socket stays usable after eac
     else if (!k.anyRef) assert.deepEqual(e.ref, k.msg.ref, `${k.what}: ${e.__raw}`);
     await assertUsable(c);
   }
+  // a ref of exactly 256 bytes serialized is fine
+  const edge = 'r'.repeat(254);
+  assert.equal((await ask(c, { type: 'ping', ref: edge }, 'pong')).ref, edge);
   // none of them subscribed anything; the one real subscription still delivers
   assert.deepEqual(c.of('subscribed').map((m) => m.collection), [ok]);
   await put(ok, 'still', true);

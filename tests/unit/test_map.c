@@ -130,12 +130,47 @@ static void test_iteration(void **state)
 	map_release(&m);
 }
 
+/* The order of 64 keys in a map made with a seed (a comma list). */
+static void order_with(uint64_t seed, char *out, size_t cap)
+{
+	struct map m;
+	struct map_entry *it;
+	size_t pos, n = 0;
+	char key[32];
+
+	map_seed(seed);
+	map_init(&m);
+	for (int i = 0; i < 64; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(map_put(&m, key, &vals[0]), 0);
+	}
+	out[0] = '\0';
+	for (it = map_first(&m, &pos); it; it = map_next(&m, it, &pos))
+		n += (size_t)snprintf(out + n, cap - n, "%s,", it->key);
+	map_release(&m);
+}
+
+/* Buckets depend on the seed (names come from clients: no one may know
+ * which share a bucket), and only on it. */
+static void test_seed(void **state)
+{
+	static char a[1024], b[1024], c[1024];
+
+	(void)state;
+	order_with(0x1234567890abcdefULL, a, sizeof(a));
+	order_with(0x0fedcba987654321ULL, b, sizeof(b));
+	order_with(0x1234567890abcdefULL, c, sizeof(c));
+	assert_string_not_equal(a, b);
+	assert_string_equal(a, c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_iteration),
+		cmocka_unit_test(test_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

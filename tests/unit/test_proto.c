@@ -197,6 +197,31 @@ static void test_token_length(void **state)
 	free(buf);
 }
 
+/* A ref is kept by its subscription: past PROTO_REF_MAX serialized bytes
+ * it is refused, and not echoed. */
+static void test_ref_limit(void **state)
+{
+	char msg[600], *ref = NULL;
+	struct proto_msg m;
+	struct gw_error e = {0};
+	int n;
+
+	(void)state;
+	/* "r" * 254 plus its quotes: exactly the limit */
+	n = snprintf(msg, sizeof(msg), "{\"type\":\"ping\",\"ref\":\"%0254d\"}", 0);
+	assert_true(n > 0);
+	assert_int_equal(parse(msg, &m, &ref, &e), 0);
+	assert_int_equal(strlen(m.ref), PROTO_REF_MAX);
+	proto_msg_release(&m);
+	free(ref);
+	ref = NULL;
+	snprintf(msg, sizeof(msg), "{\"type\":\"ping\",\"ref\":\"%0255d\"}", 0);
+	assert_int_equal(parse(msg, &m, &ref, &e), GW_EBADREQ);
+	assert_null(ref);
+	assert_non_null(strstr(e.msg, "ref"));
+	proto_msg_release(&m);
+}
+
 static void test_ref_reserialized(void **state)
 {
 	static const struct {
@@ -451,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_error_answer_is_json),
 		cmocka_unit_test(test_token_length),
+		cmocka_unit_test(test_ref_limit),
 		cmocka_unit_test(test_ref_reserialized),
 		cmocka_unit_test(test_builders),
 		cmocka_unit_test(test_ref_echo_round_trip),

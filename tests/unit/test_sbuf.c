@@ -100,6 +100,12 @@ static void test_json_str(void **state)
 		{"caf\xc3\xa9", 5, "\"caf\xc3\xa9\""},
 		{"\"\"\\\\", 4, "\"\\\"\\\"\\\\\\\\\""},
 		{"truncated", 4, "\"trun\""},
+		/* never invalid UTF-8 out: stray bytes are escaped */
+		{"a\xff" "b", 3, "\"a\\u00ff" "b\""},
+		{"\xc3", 1, "\"\\u00c3\""},          /* a cut sequence */
+		{"\xc0\x80", 2, "\"\\u00c0\\u0080\""}, /* overlong */
+		{"\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""}, /* surrogate */
+		{"\xf0\x9f\x98\x80!", 5, "\"\xf0\x9f\x98\x80!\""},
 	};
 
 	(void)state;
@@ -113,13 +119,14 @@ static void test_json_str(void **state)
 		check_invariants(&sb);
 		sbuf_release(&sb);
 	}
-	/* every control byte is escaped; nothing else is */
+	/* every control byte and every lone byte past ASCII (none is UTF-8
+	 * alone) is escaped; nothing else is */
 	for (int c = 1; c < 256; c++) {
 		struct sbuf sb = SBUF_INIT;
 		char ch = (char)c;
 
 		sbuf_add_json_str(&sb, &ch, 1);
-		if (c < 0x20 || c == '"' || c == '\\')
+		if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
 			assert_int_equal(sb.buf[1], '\\');
 		else
 			assert_int_equal(sb.len, 3);

@@ -143,7 +143,8 @@ let out;
 try {
   const need = Math.max(...CASES.map((c) => c.gateways));
   for (let i = 0; i < need; i++) {
-    gws.push(await Gateway.start({ redis, node: `hot${i + 1}`, env: { SYNCGATE_LOG_LEVEL: 'warn' } }));
+    // 50 writers share subject "bench", as devices bench:w<k>
+    gws.push(await Gateway.start({ redis, node: `hot${i + 1}`, env: { SYNCGATE_LOG_LEVEL: 'warn', SYNCGATE_LIMIT_ACTORS_PER_SUBJECT: '100' } }));
   }
   const cases = [];
   for (const [i, c] of CASES.entries()) cases.push(await runCase(i, c, gws));

@@ -47,6 +47,7 @@ struct config {
 	int http_timeout_s;
 	int http_header_timeout_s;
 	int http_body_timeout_s;
+	int actors_per_subject;
 	int http_conn_max;
 	int http_conn_per_ip;
 	int ws_conn_max;

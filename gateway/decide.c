@@ -179,11 +179,41 @@ static int decide(const struct decide_in *in, struct decide_out *out)
 	}
 }
 
+/* Entries of v that are subject's own actor or one of its devices. */
+static size_t devices_of(const struct vv *v, const char *subject)
+{
+	size_t n = 0, len = strlen(subject);
+
+	for (size_t i = 0; i < v->n; i++)
+		if (strncmp(v->e[i].actor, subject, len) == 0 &&
+		    (v->e[i].actor[len] == '\0' || v->e[i].actor[len] == ':'))
+			n++;
+	return n;
+}
+
 void decide_write(const struct decide_in *in, struct decide_out *out)
 {
 	memset(out, 0, sizeof(*out));
 	doc_init(&out->next);
 	decide(in, out);
+	/* one subject may not fill a shared document's version with its own
+	 * devices (the version is capped, so everyone else would be locked
+	 * out): past the cap, a write that adds another is refused */
+	if (in->subject && in->devices_max > 0 &&
+	    (out->kind == DECIDE_APPLY || out->kind == DECIDE_RESOLVE)) {
+		size_t now = devices_of(&out->next.version, in->subject);
+		size_t had = in->stored ?
+			devices_of(&in->stored->version, in->subject) : 0;
+
+		if (now > (size_t)in->devices_max && now > had) {
+			decide_out_release(out);
+			memset(out, 0, sizeof(*out));
+			doc_init(&out->next);
+			fail(out, GW_EBADREQ, "the document's version holds the "
+			     "most actors of this subject allowed "
+			     "(limits.actors_per_subject): write as one of them");
+		}
+	}
 }
 
 void decide_out_release(struct decide_out *out)

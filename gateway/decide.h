@@ -25,6 +25,9 @@ struct decide_in {
 	int64_t now_ms;        /* server time */
 	int64_t clamp_ms;      /* client timestamps capped at now + clamp */
 	bool server_clock;     /* lww_clock=server: ignore client timestamps */
+	const char *subject;   /* the caller's subject, or NULL */
+	int devices_max;       /* actors of subject ("sub", "sub:*") a
+				  document's version may hold; 0: no cap */
 };
 
 enum decide_kind {

@@ -336,6 +336,8 @@ static void decide_round(struct wctx *w)
 	in.now_ms = wall_ms();
 	in.clamp_ms = app->cfg->lww_clamp_ms;
 	in.server_clock = strcmp(app->cfg->lww_clock, "server") == 0;
+	in.subject = w->subject;
+	in.devices_max = app->cfg->actors_per_subject;
 	decide_out_release(&w->dec);
 	decide_write(&in, &w->dec);
 }
@@ -523,6 +525,7 @@ int sync_write(struct sync *sy, const struct sync_write_req *req,
 	snprintf(w->req_id, sizeof(w->req_id), "%s", req->req_id ? req->req_id : "");
 	w->is_delete = req->is_delete;
 	w->can_read = identity_allows(req->who, ACL_READ, req->coll);
+	snprintf(w->subject, sizeof(w->subject), "%s", req->who->sub);
 	if (req->if_match) {
 		w->has_if_match = true;
 		snprintf(w->if_match, sizeof(w->if_match), "%s", req->if_match);

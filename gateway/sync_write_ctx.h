@@ -44,6 +44,7 @@ struct wctx {
 	uint64_t history, conflict_history;
 	/* idempotency */
 	bool has_key;
+	char subject[NAMES_ACTOR_MAX + 1]; /* the caller's */
 	bool can_read;               /* the caller may read the collection:
 					else answers carry no data and no
 					stored document */

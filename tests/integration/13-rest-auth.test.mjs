@@ -228,6 +228,31 @@ test('a flood of bad tokens is logged at most 10 lines a second, each line valid
   assert.ok(!raw.toString('utf8').includes('\ufffd'), 'no invalid UTF-8 in the log');
 });
 
+test('one subject cannot lock a shared document with its devices: limits.actors_per_subject (64)', async () => {
+  const c = 'pubw-shared';
+  const bob = token('bob', { sync: { read: [c], write: [c] } });
+  const alice = token('alice', { sync: { read: [c], write: [c] } });
+  for (let i = 1; i < 64; i++) {
+    const r = await request(gw, 'PUT', docPath(c, 'd'), { token: bob, body: { data: i, actor: `bob:${i}` } });
+    assert.ok(r.status === 200 || r.status === 201, r.text);
+  }
+  // bob plus bob:1..63 would be 64: bob itself is still fine
+  let r = await request(gw, 'PUT', docPath(c, 'd'), { token: bob, body: { data: 'me' } });
+  assert.equal(r.status, 200, r.text);
+  // a 65th actor of bob's: refused, nothing changes
+  const before = await request(gw, 'GET', docPath(c, 'd'), { token: ADMIN });
+  r = await request(gw, 'PUT', docPath(c, 'd'), { token: bob, body: { data: 'x', actor: 'bob:99' } });
+  assertError(assert, r, 400, 'bad_request');
+  assert.match(r.json.error.message, /actors_per_subject/);
+  assert.equal((await request(gw, 'GET', docPath(c, 'd'), { token: ADMIN })).text, before.text);
+  // bob as one of his devices, and alice, still write
+  r = await request(gw, 'PUT', docPath(c, 'd'), { token: bob, body: { data: 'again', actor: 'bob:7' } });
+  assert.equal(r.status, 200, r.text);
+  r = await request(gw, 'PUT', docPath(c, 'd'), { token: alice, body: { data: 'alice' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.version.alice, 1);
+});
+
 test('without a sync claim the configured default permissions apply', async () => {
   const dan = token('dan');
   const allowed = [

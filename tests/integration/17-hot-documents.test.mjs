@@ -18,7 +18,8 @@ let b;
 
 before(async () => {
   redis = await Redis.start();
-  const config = { collections: [{ match: 'rej-*', conflict: 'reject' }] };
+  // up to 50 writers share subject "w" here, as devices w:<i>
+  const config = { collections: [{ match: 'rej-*', conflict: 'reject' }], limits: { actors_per_subject: 100 } };
   a = await Gateway.start({ redis, node: 'a', config });
   b = await Gateway.start({ redis, node: 'b', config });
 });

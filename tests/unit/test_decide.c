@@ -490,6 +490,69 @@ static void test_merge_too_large(void **state)
 	doc_release(&s);
 }
 
+/* A subject fills a shared document's version with its devices only up
+ * to the cap; at the cap it may still write as one of them, and others
+ * are not affected. */
+static void test_devices_cap(void **state)
+{
+	struct doc s;
+	struct doc_write w;
+	struct decide_in in;
+	struct decide_out out;
+	char name[32];
+
+	(void)state;
+	doc_init(&s);
+	memset(&w, 0, sizeof(w));
+	snprintf(s.actor, sizeof(s.actor), "bob");
+	s.data = json_integer(1);
+	s.timestamp = NOW - 1000;
+	assert_int_equal(vv_set(&s.version, "alice", 1), 0);
+	assert_int_equal(vv_set(&s.version, "bob", 1), 0);
+	for (int i = 1; i < 4; i++) {
+		snprintf(name, sizeof(name), "bob:%d", i);
+		assert_int_equal(vv_set(&s.version, name, 1), 0);
+	}
+	wdata(&w, "2");
+	memset(&in, 0, sizeof(in));
+	in.stored = &s;
+	in.write = &w;
+	in.collection = "c";
+	in.id = "d";
+	in.now_ms = NOW;
+	in.clamp_ms = CLAMP;
+	in.subject = "bob";
+	in.devices_max = 4; /* bob, bob:1..bob:3: full */
+	in.writer = "bob:9";
+	decide_write(&in, &out);
+	assert_int_equal(out.kind, DECIDE_FAIL);
+	assert_int_equal(out.err, GW_EBADREQ);
+	assert_non_null(strstr(out.message, "actors_per_subject"));
+	assert_int_equal(out.next.version.n, 0);
+	decide_out_release(&out);
+	/* one of its own devices: fine */
+	in.writer = "bob:2";
+	decide_write(&in, &out);
+	assert_int_equal(out.kind, DECIDE_APPLY);
+	assert_int_equal(vv_get(&out.next.version, "bob:2"), 2);
+	decide_out_release(&out);
+	/* another subject: not counted ("bobby" is not bob's) */
+	in.subject = "bobby";
+	in.writer = "bobby";
+	decide_write(&in, &out);
+	assert_int_equal(out.kind, DECIDE_APPLY);
+	decide_out_release(&out);
+	/* without a cap: anything */
+	in.subject = "bob";
+	in.writer = "bob:9";
+	in.devices_max = 0;
+	decide_write(&in, &out);
+	assert_int_equal(out.kind, DECIDE_APPLY);
+	decide_out_release(&out);
+	doc_write_release(&w);
+	doc_release(&s);
+}
+
 static void test_policy_names(void **state)
 {
 	(void)state;
@@ -572,6 +635,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_merge_too_large),
+		cmocka_unit_test(test_devices_cap),
 		cmocka_unit_test(test_policy_names),
 		cmocka_unit_test(test_resolved),
 	};

@@ -86,8 +86,15 @@ bool httpcheck_static_path(const char *url)
 
 	/* it must start with '/': the path is appended to web_root, and
 	 * "secret.txt" would name "<web_root>secret.txt" beside it */
-	return url[0] == '/' && !strstr(url, "..") && n <= HTTPCHECK_PATH_MAX &&
-	       strspn(url, PATH_CHARS) == n;
+	if (url[0] != '/' || strstr(url, "..") || n > HTTPCHECK_PATH_MAX ||
+	    strspn(url, PATH_CHARS) != n)
+		return false;
+	/* no component starting with '.' (.env, .git, .htpasswd), but for
+	 * the one meant to be public */
+	for (const char *p = strstr(url, "/."); p; p = strstr(p + 1, "/."))
+		if (strncmp(p, "/.well-known/", 13) != 0)
+			return false;
+	return true;
 }
 
 const char *httpcheck_mime_type(const char *path)

@@ -5,11 +5,16 @@
  */
 #include "webroot.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -46,10 +51,40 @@ static void file_etag(const struct stat *st, char *etag)
 	httpcheck_etag((uint64_t)st->st_size, ns, etag);
 }
 
+/* Opens rel under root without leaving it: symbolic links are followed
+ * only while they stay inside (openat2 RESOLVE_BENEATH; where the kernel
+ * lacks it, the resolved path must start with the resolved root). -1
+ * when it is not there or not inside. */
+static int open_beneath(const char *root, const char *rel)
+{
+	struct open_how how;
+	char rp[PATH_MAX], rr[PATH_MAX], path[PATH_MAX + 1100];
+	size_t n;
+	int dfd, fd;
+
+	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	close(dfd);
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (!realpath(root, rr) || !realpath(path, rp))
+		return -1;
+	n = strlen(rr);
+	if (strncmp(rp, rr, n) != 0 || rp[n] != '/')
+		return -1;
+	return open(rp, O_RDONLY | O_CLOEXEC);
+}
+
 int webroot_serve(struct MHD_Connection *conn, const char *root,
 		  const char *url, const char *keep_alive, enum MHD_Result *ret)
 {
-	char path[1024], etag[HTTPCHECK_ETAG_MAX];
+	char rel[1024], etag[HTTPCHECK_ETAG_MAX];
 	struct stat st;
 	struct MHD_Response *resp;
 	size_t n = strlen(url);
@@ -57,9 +92,10 @@ int webroot_serve(struct MHD_Connection *conn, const char *root,
 
 	if (!root[0] || !httpcheck_static_path(url))
 		return GW_ENOTFOUND;
-	snprintf(path, sizeof(path), "%s%s%s", root, url,
-		 n && url[n - 1] == '/' ? "index.html" : "");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* relative to root: "/" and "/a/" name their index.html */
+	snprintf(rel, sizeof(rel), "%s%s", n > 1 ? url + 1 : "",
+		 url[n - 1] == '/' ? "index.html" : "");
+	fd = open_beneath(root, rel);
 	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
@@ -79,7 +115,7 @@ int webroot_serve(struct MHD_Connection *conn, const char *root,
 		close(fd);
 		return GW_ENOMEM;
 	}
-	MHD_add_response_header(resp, "Content-Type", httpcheck_mime_type(path));
+	MHD_add_response_header(resp, "Content-Type", httpcheck_mime_type(rel));
 	MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");

@@ -538,6 +538,23 @@ test('a request target without a leading slash never reaches files beside web_ro
       assert.doesNotMatch(a, /outside the web root/, target);
       assert.doesNotMatch(a, /^HTTP\/1\.1 200/, `${target}: ${a.slice(0, 60)}`);
     }
+    // dotfiles are not served; symbolic links only while they stay inside
+    const { symlinkSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'w', '.env'), 'SECRET=1');
+    mkdirSync(path.join(dir, 'w', '.git'));
+    writeFileSync(path.join(dir, 'w', '.git', 'config'), 'secret');
+    mkdirSync(path.join(dir, 'w', 'sub'));
+    writeFileSync(path.join(dir, 'w', 'sub', 'real.txt'), 'inside too');
+    symlinkSync(path.join(dir, 'wsecret.txt'), path.join(dir, 'w', 'out.txt'));
+    symlinkSync(dir, path.join(dir, 'w', 'up'));
+    symlinkSync('sub/real.txt', path.join(dir, 'w', 'in.txt'));
+    for (const target of ['/.env', '/.git/config', '/out.txt', '/up/wsecret.txt']) {
+      const a = await rawAnswer(g.httpPort, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(a, /^HTTP\/1\.1 404/, `${target}: ${a.slice(0, 60)}`);
+      assert.doesNotMatch(a, /outside the web root|SECRET|secret$/, target);
+    }
+    const inLink = await rawAnswer(g.httpPort, 'GET /in.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(inLink, /^HTTP\/1\.1 200[\s\S]*inside too$/);
   } finally {
     assertCleanExit(assert, await g.stop());
     rmSync(dir, { recursive: true, force: true });

@@ -187,6 +187,12 @@ static void test_static_path_table(void **state)
 		{"/syncgate.js", true},
 		{"/a/b-c_d.v2.js", true},
 		{"/.well-known/x", true},
+		{"/.env", false},           /* dotfiles and dot-folders */
+		{"/.git/config", false},
+		{"/a/.htpasswd", false},
+		{"/.well-known", false},
+		{"/a/.well-known/x", true},
+		{"/.well-known/.x", false},
 		{"//", true},
 		{P200, true},
 		{P200 "p", false},

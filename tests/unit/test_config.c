@@ -408,7 +408,7 @@ static const struct {
 	 "\"ws.allowed_origins\":[\"https://b\",\"https://c\"]}", "given twice"},
 	{"{\"auth\":{\"default_permissions\":{\"read\":[\"a\"]}},"
 	 "\"auth.default_permissions\":{\"read\":[\"b\"]}}", "given twice"},
-	{"{\"auth\":{\"default_permissions\":{\"read\":[\"${sub}*\"]}}}", "read"},
+	{"{\"auth\":{\"default_permissions\":{\"read\":[\"${sub}x\"]}}}", "read"},
 };
 
 static void test_bad_files(void **state)

@@ -82,8 +82,8 @@ static int parse_one(const json_t *e, struct apikey *k, struct gw_error *err)
 	json_object_foreach((json_t *)(uintptr_t)e, member, v) {
 		if (strcmp(member, "name") && strcmp(member, "sha256") &&
 		    strcmp(member, "read") && strcmp(member, "write"))
-			return gw_fail(err, GW_EBADREQ, "unknown member \"%.40s\"",
-				       member);
+			return gw_fail(err, GW_EBADREQ,
+				       "unknown member \"%.40s\"", member);
 	}
 	name = json_object_get(e, "name");
 	hash = json_object_get(e, "sha256");
@@ -94,8 +94,8 @@ static int parse_one(const json_t *e, struct apikey *k, struct gw_error *err)
 	memcpy(k->name, json_string_value(name), json_string_length(name) + 1);
 	if (!parse_sha256(hash, k->sha256))
 		return gw_fail(err, GW_EBADREQ,
-			       "\"sha256\" must be 64 hex digits (printf %%s \"$KEY\" "
-			       "| sha256sum)");
+			       "\"sha256\" must be 64 hex digits "
+			       "(printf %%s \"$KEY\" | sha256sum)");
 	if (CRYPTO_memcmp(k->sha256, empty_sha256, 32) == 0)
 		return gw_fail(err, GW_EBADREQ,
 			       "\"sha256\" is the hash of the empty key");
@@ -130,8 +130,10 @@ int apikey_parse(const json_t *list, const char *what, struct apikey_set *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_array(list))
-		return gw_fail(err, GW_EBADREQ, "%s must be a list of "
-			       "{\"name\",\"sha256\",\"read\",\"write\"}", what);
+		return gw_fail(err, GW_EBADREQ,
+			       "%s must be a list of "
+			       "{\"name\",\"sha256\",\"read\",\"write\"}",
+			       what);
 	n = json_array_size(list);
 	if (n > APIKEY_LIST_MAX)
 		return gw_fail(err, GW_EBADREQ, "%s: more than %d keys", what,
@@ -150,7 +152,8 @@ int apikey_parse(const json_t *list, const char *what, struct apikey_set *out,
 		for (size_t j = 0; !rc && j < i; j++) {
 			if (strcmp(out->keys[j].name, k->name) == 0)
 				rc = gw_fail(&why, GW_EBADREQ,
-					     "name given twice (entry %zu too)", j);
+					     "name given twice (entry %zu "
+					     "too)", j);
 			else if (CRYPTO_memcmp(out->keys[j].sha256, k->sha256,
 					       32) == 0)
 				rc = gw_fail(&why, GW_EBADREQ,
@@ -160,10 +163,11 @@ int apikey_parse(const json_t *list, const char *what, struct apikey_set *out,
 		if (rc) {
 			/* the name only once it is known to be one */
 			if (k->name[0])
-				gw_fail(err, rc, "%s[%zu] (\"%s\"): %s", what, i,
-					k->name, why.msg);
+				gw_fail(err, rc, "%s[%zu] (\"%s\"): %s", what,
+					i, k->name, why.msg);
 			else
-				gw_fail(err, rc, "%s[%zu]: %s", what, i, why.msg);
+				gw_fail(err, rc, "%s[%zu]: %s", what, i,
+					why.msg);
 			apikey_release(out);
 			return rc;
 		}

@@ -403,8 +403,8 @@ static int authenticate(struct req *q)
 		return GW_EUNAUTH;
 	}
 	if (key && !q->who.open)
-		log_msg(LOG_DEBUG, "req", q->id, "authenticated as \"%s\" (API key)",
-			q->who.sub);
+		log_msg(LOG_DEBUG, "req", q->id,
+			"authenticated as \"%s\" (API key)", q->who.sub);
 	return 0;
 }
 

@@ -323,13 +323,16 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	tok = handshake_token(wsi, buf, sizeof(buf));
 	key = handshake_key(wsi, kbuf, sizeof(kbuf));
 	if ((tok || key) && !app->dev_open) {
-		if ((tok && !tok[0]) ||
-		    identity_from_request(&app->idcfg, tok, tok ? strlen(tok) : 0,
-					  key, key ? strlen(key) : 0, now_s(),
-					  &id, &e)) {
+		bool malformed = tok && !tok[0];
+
+		if (malformed ||
+		    identity_from_request(&app->idcfg, tok,
+					  tok ? strlen(tok) : 0, key,
+					  key ? strlen(key) : 0, now_s(), &id,
+					  &e)) {
 			log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: %s",
-				tok && !tok[0] ? "malformed Authorization header"
-					       : e.msg);
+				malformed ? "malformed Authorization header"
+					  : e.msg);
 			lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
 			return 1;
 		}

@@ -61,8 +61,10 @@ bool acl_token_subject_valid(const char *sub, size_t len)
 	/* ':' separates a subject from its device in actor names: subject
 	 * "bob" may write as "bob:x", which must never be another token's
 	 * own subject. (Identities the gateway makes itself, "svc:<name>",
-	 * come from no token.) */
-	return acl_subject_valid(sub, len) && !memchr(sub, ':', len);
+	 * come from no token.) "svc" itself is reserved: its devices would
+	 * be the API keys' actors. */
+	return acl_subject_valid(sub, len) && !memchr(sub, ':', len) &&
+	       !(len == 3 && memcmp(sub, "svc", 3) == 0);
 }
 
 bool acl_pattern_match(const char *pattern, const char *sub,

@@ -62,7 +62,8 @@ bool acl_allows(const struct acl_perms *p, enum acl_op op, const char *sub,
 bool acl_subject_valid(const char *sub, size_t len);
 
 /* A subject a token may carry: acl_subject_valid without ':' (the
- * separator of device actors). */
+ * separator of device actors), and not "svc" (whose devices "svc:<name>"
+ * are the API keys' identities). */
 bool acl_token_subject_valid(const char *sub, size_t len);
 
 /* The writer-actor rule: actor equals sub or starts with sub + ":". */

@@ -57,6 +57,47 @@ int identity_from_token(const struct identity_cfg *cfg, const char *token,
 	return 0;
 }
 
+int identity_from_api_key(const struct identity_cfg *cfg, const char *key,
+			  size_t len, struct identity *out,
+			  struct gw_error *err)
+{
+	const struct apikey *k;
+
+	memset(out, 0, sizeof(*out));
+	if (cfg->open) {
+		out->open = true;
+		snprintf(out->sub, sizeof(out->sub), "anonymous");
+		return 0;
+	}
+	k = apikey_find(cfg->keys, key, len);
+	if (!k)
+		return gw_fail(err, GW_EUNAUTH, "invalid API key");
+	/* ':' is in no token subject (acl_token_subject_valid), so no token
+	 * is ever this identity; the name has no ':', so "svc:<name>:<dev>"
+	 * stays a device of it */
+	snprintf(out->sub, sizeof(out->sub), APIKEY_SUB_PREFIX "%s", k->name);
+	if (acl_perms_copy(&out->perms, &k->perms)) {
+		identity_release(out);
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int identity_from_request(const struct identity_cfg *cfg, const char *token,
+			  size_t tlen, const char *key, size_t klen,
+			  int64_t now_s, struct identity *out,
+			  struct gw_error *err)
+{
+	if (!cfg->open && token && key) {
+		memset(out, 0, sizeof(*out));
+		return gw_fail(err, GW_EUNAUTH,
+			       "both a token and X-API-Key: send one of them");
+	}
+	if (key && !cfg->open)
+		return identity_from_api_key(cfg, key, klen, out, err);
+	return identity_from_token(cfg, token, tlen, now_s, out, err);
+}
+
 bool identity_allows(const struct identity *id, enum acl_op op,
 		     const char *collection)
 {

@@ -52,18 +52,20 @@ static void welcome(struct client *c)
 	session_enqueue_take(&c->s, proto_welcome(c->env->node, c->s.id));
 }
 
-bool client_open(struct client *c, const char *token, int64_t now,
-		 struct client_close *out)
+bool client_open(struct client *c, const char *token, const char *key,
+		 int64_t now, struct client_close *out)
 {
 	struct gw_error e = {0, ""};
 
-	if (!c->env->open && !token) {
+	if (!c->env->open && !token && !key) {
 		c->auth_deadline = now + c->env->auth_timeout_s;
 		return true;
 	}
-	if (identity_from_token(c->env->idcfg, token, token ? strlen(token) : 0,
-				now, &c->who, &e))
-		return close_for(out, GW_EUNAUTH, "invalid token");
+	if (identity_from_request(c->env->idcfg, token,
+				  token ? strlen(token) : 0, key,
+				  key ? strlen(key) : 0, now, &c->who, &e))
+		return close_for(out, GW_EUNAUTH,
+				 key ? "invalid API key" : "invalid token");
 	c->authed = true;
 	welcome(c);
 	log_msg(LOG_DEBUG, "session", c->s.id, "connected as \"%s\"", c->who.sub);

@@ -54,13 +54,14 @@ void client_init(struct client *c, const struct client_env *env,
 void client_release(struct client *c);
 
 /*
- * The connection is established with token (NULL: none in the handshake,
- * then an `auth` message must come within auth_timeout_s). A token, or an
- * open listener, authenticates at once (welcome queued). False, with *out
- * set, when the connection must close.
+ * The connection is established with token and key, the handshake's
+ * X-API-Key (each NULL: none; with neither, an `auth` message must come
+ * within auth_timeout_s). A token, a key, or an open listener,
+ * authenticates at once (welcome queued). Later `auth` messages carry
+ * tokens only. False, with *out set, when the connection must close.
  */
-bool client_open(struct client *c, const char *token, int64_t now,
-		 struct client_close *out);
+bool client_open(struct client *c, const char *token, const char *key,
+		 int64_t now, struct client_close *out);
 
 /* One whole text message. False, with *out set, when the connection must
  * close; errors the client may correct are answered and keep it open. */

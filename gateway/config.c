@@ -276,7 +276,7 @@ static int parse_patterns(json_t *arr, char ***out, size_t *n, const char *what,
 
 /* The options a file may not give twice: a list would be parsed onto the
  * first one ("ws": {"allowed_origins": ..} and "ws.allowed_origins"). */
-enum { SEEN_COLLECTIONS = 1, SEEN_PERMS = 2, SEEN_ORIGINS = 4 };
+enum { SEEN_COLLECTIONS = 1, SEEN_PERMS = 2, SEEN_ORIGINS = 4, SEEN_KEYS = 8 };
 
 static int given_twice(unsigned *seen, unsigned bit, const char *name,
 		       struct gw_error *err)
@@ -311,6 +311,11 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 			rc = given_twice(seen, SEEN_PERMS, name, err);
 			if (!rc)
 				rc = acl_perms_parse(v, &c->default_perms, err);
+		} else if (strcmp(name, "auth.api_keys") == 0) {
+			rc = given_twice(seen, SEEN_KEYS, name, err);
+			if (!rc)
+				rc = apikey_parse(v, "config file: auth.api_keys",
+						  &c->api_keys, err);
 		} else if (strcmp(name, "ws.allowed_origins") == 0) {
 			rc = given_twice(seen, SEEN_ORIGINS, name, err);
 			if (!rc)
@@ -376,6 +381,28 @@ static int load_file(struct config *c, const char *path, char **envp,
 		rc = gw_fail(err, GW_EBADREQ, "config file %s: not a JSON object", path);
 	else
 		rc = load_object(c, root, "", envp, &seen, err);
+	json_decref(root);
+	return rc;
+}
+
+/* SYNCGATE_API_KEYS: the list of auth.api_keys as JSON, for containers
+ * (their config files are baked into images; hashes are not secrets, but
+ * which services exist changes per deployment). Replaces the file's list;
+ * empty counts as unset, as compose files leave ${KEYS:-}. */
+static int load_env_keys(struct config *c, char **envp, struct gw_error *err)
+{
+	const char *v = env_get(envp, "SYNCGATE_API_KEYS");
+	struct gw_error perr = {0, ""};
+	json_t *root;
+	int rc;
+
+	if (!v || !*v)
+		return 0;
+	root = jsonx_parse(v, strlen(v), 64, &perr);
+	if (!root)
+		return gw_fail(err, GW_EBADREQ, "SYNCGATE_API_KEYS: %s", perr.msg);
+	apikey_release(&c->api_keys);
+	rc = apikey_parse(root, "SYNCGATE_API_KEYS", &c->api_keys, err);
 	json_decref(root);
 	return rc;
 }
@@ -501,6 +528,8 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 		if ((rc = load_file(c, file, envp, err)))
 			return rc;
 	}
+	if ((rc = load_env_keys(c, envp, err)))
+		return rc;
 	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
 		const char *v = env_get(envp, opts[i].env);
 
@@ -570,6 +599,7 @@ void config_release(struct config *c)
 		free(c->allowed_origins[i]);
 	free(c->allowed_origins);
 	acl_perms_release(&c->default_perms);
+	apikey_release(&c->api_keys);
 	if (c->redis_password)
 		memset(c->redis_password, 0, strlen(c->redis_password));
 	free(c->redis_password);
@@ -600,8 +630,9 @@ void config_print_help(FILE *out)
 	}
 	fprintf(out,
 		"\nThe config file (JSON, --config or SYNCGATE_CONFIG) uses the dotted names\n"
-		"as nested objects, plus \"collections\", \"auth.default_permissions\" and\n"
-		"\"ws.allowed_origins\" (see docs/configuration.md).\n");
+		"as nested objects, plus \"collections\", \"auth.default_permissions\",\n"
+		"\"auth.api_keys\" (or SYNCGATE_API_KEYS) and \"ws.allowed_origins\"\n"
+		"(see docs/configuration.md).\n");
 }
 
 static void print_str(struct sbuf *sb, const char *s)
@@ -610,6 +641,36 @@ static void print_str(struct sbuf *sb, const char *s)
 		sbuf_add_json_str(sb, s, strlen(s));
 	else
 		sbuf_adds(sb, "null");
+}
+
+static void print_list(struct sbuf *sb, char *const *list, size_t n)
+{
+	sbuf_addc(sb, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sbuf_addc(sb, ',');
+		print_str(sb, list[i]);
+	}
+	sbuf_addc(sb, ']');
+}
+
+/* Names and patterns; the hashes stay out (a short key's hash can be
+ * searched for). */
+static void print_keys(struct sbuf *sb, const struct apikey_set *s)
+{
+	sbuf_addc(sb, '[');
+	for (size_t i = 0; i < s->n; i++) {
+		const struct apikey *k = &s->keys[i];
+
+		sbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
+		print_str(sb, k->name);
+		sbuf_adds(sb, ",\"sha256\":\"***\",\"read\":");
+		print_list(sb, k->perms.read, k->perms.nread);
+		sbuf_adds(sb, ",\"write\":");
+		print_list(sb, k->perms.write, k->perms.nwrite);
+		sbuf_addc(sb, '}');
+	}
+	sbuf_addc(sb, ']');
 }
 
 void config_print(const struct config *c, FILE *out)
@@ -666,7 +727,9 @@ void config_print(const struct config *c, FILE *out)
 			sbuf_addc(&sb, ',');
 		print_str(&sb, c->default_perms.write[i]);
 	}
-	sbuf_adds(&sb, "]},\"ws.allowed_origins\":[");
+	sbuf_adds(&sb, "]},\"auth.api_keys\":");
+	print_keys(&sb, &c->api_keys);
+	sbuf_adds(&sb, ",\"ws.allowed_origins\":[");
 	for (size_t i = 0; i < c->norigins; i++) {
 		if (i)
 			sbuf_addc(&sb, ',');

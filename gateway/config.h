@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "acl.h"
+#include "apikey.h"
 #include "common.h"
 #include "policy.h"
 
@@ -67,6 +68,7 @@ struct config {
 	/* structured options (file only) */
 	struct policy_set colls;    /* owned; secrets from the environment */
 	struct acl_perms default_perms;
+	struct apikey_set api_keys; /* file or SYNCGATE_API_KEYS; hashes only */
 	char **allowed_origins;     /* owned array of owned strings */
 	size_t norigins;
 	/* parsed from redis_url */

@@ -167,6 +167,7 @@ static int setup_auth(struct proc *p)
 	p->app.idcfg.open = p->app.dev_open;
 	p->app.idcfg.jwt = &p->app.jwt;
 	p->app.idcfg.defaults = &c->default_perms;
+	p->app.idcfg.keys = &c->api_keys;
 	return 0;
 }
 

@@ -388,8 +388,8 @@ static int authenticate(struct req *q, char *msg)
 	struct app *app = q->r->app;
 	const char *h = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 						    "Authorization");
-	const char *tok = NULL;
-	size_t len = 0;
+	const char *tok = NULL, *key = NULL;
+	size_t len = 0, klen = 0;
 	struct gw_error e = {0, ""};
 	int rc;
 
@@ -397,7 +397,12 @@ static int authenticate(struct req *q, char *msg)
 		snprintf(msg, 200, "Authorization must be \"Bearer <token>\"");
 		return GW_EUNAUTH;
 	}
-	rc = identity_from_token(&app->idcfg, tok, len, (int64_t)time(NULL), &q->who, &e);
+	/* with its length: the key is hashed exactly as sent */
+	if (MHD_lookup_connection_value_n(q->conn, MHD_HEADER_KIND, "X-API-Key",
+					  9, &key, &klen) != MHD_YES)
+		key = NULL;
+	rc = identity_from_request(&app->idcfg, tok, len, key, klen,
+				   (int64_t)time(NULL), &q->who, &e);
 	if (rc) {
 		unsigned long dropped;
 
@@ -408,6 +413,9 @@ static int authenticate(struct req *q, char *msg)
 		snprintf(msg, 200, "%s", e.msg);
 		return GW_EUNAUTH;
 	}
+	if (key && !q->who.open)
+		log_msg(LOG_DEBUG, "req", q->id,
+			"authenticated as \"%s\" (API key)", q->who.sub);
 	return 0;
 }
 

@@ -252,6 +252,22 @@ static const char *handshake_token(struct lws *wsi, char *buf, int len)
 	return lws_get_urlarg_by_name(wsi, "token=", buf, len);
 }
 
+/* The X-API-Key header of the handshake (lws keeps headers it does not
+ * know as custom ones), copied into buf; NULL when there is none; "" when
+ * it does not fit (no key is that long: it fails as an empty one). */
+static const char *handshake_key(struct lws *wsi, char *buf, int len)
+{
+	static const char name[] = "x-api-key:";
+	int n = lws_hdr_custom_length(wsi, name, (int)sizeof(name) - 1);
+
+	if (n < 0)
+		return NULL;
+	if (n >= len ||
+	    lws_hdr_custom_copy(wsi, buf, len, name, (int)sizeof(name) - 1) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
 /* 426 with the version we speak (RFC 6455 4.4). Returns 1 (answered) or
  * -1 (just hang up) as LWS_CALLBACK_HTTP_CONFIRM_UPGRADE expects. */
 static int refuse_version(struct lws *wsi)
@@ -272,8 +288,8 @@ static int refuse_version(struct lws *wsi)
 static int confirm_upgrade(struct ws *w, struct lws *wsi)
 {
 	struct app *app = w->app;
-	char buf[JWT_DEFAULT_MAX_LEN + 64];
-	const char *tok;
+	char buf[JWT_DEFAULT_MAX_LEN + 64], kbuf[APIKEY_LEN_MAX + 1];
+	const char *tok, *key;
 	struct identity id;
 	struct gw_error e = {0, ""};
 	unsigned long dropped;
@@ -309,14 +325,20 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 		}
 	}
 	tok = handshake_token(wsi, buf, sizeof(buf));
-	if (tok && !app->dev_open) {
-		if (!tok[0] || identity_from_token(&app->idcfg, tok, strlen(tok),
-						   now_s(), &id, &e)) {
+	key = handshake_key(wsi, kbuf, sizeof(kbuf));
+	if ((tok || key) && !app->dev_open) {
+		bool malformed = tok && !tok[0];
+
+		if (malformed ||
+		    identity_from_request(&app->idcfg, tok,
+					  tok ? strlen(tok) : 0, key,
+					  key ? strlen(key) : 0, now_s(), &id,
+					  &e)) {
 			if (log_refusal_ok(&dropped))
 				log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: "
 					"%s (%lu refusals not logged before)",
-					tok[0] ? e.msg : "malformed Authorization header",
-					dropped);
+					malformed ? "malformed Authorization header"
+						  : e.msg, dropped);
 			lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
 			return 1;
 		}
@@ -328,7 +350,7 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
 {
 	struct app *app = w->app;
-	char buf[JWT_DEFAULT_MAX_LEN + 64], id[24];
+	char buf[JWT_DEFAULT_MAX_LEN + 64], kbuf[APIKEY_LEN_MAX + 1], id[24];
 	struct client_close cc;
 
 	memset(ws, 0, sizeof(*ws));
@@ -344,6 +366,7 @@ static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
 	w->count++;
 	metrics.ws_connections++;
 	return verdict(ws, client_open(&ws->c, handshake_token(wsi, buf, sizeof(buf)),
+				       handshake_key(wsi, kbuf, sizeof(kbuf)),
 				       now_s(), &cc), &cc);
 }
 

@@ -177,6 +177,10 @@ static void test_pattern_match(void **state)
 	assert_false(acl_token_subject_valid("a:b", 3));
 	assert_false(acl_token_subject_valid("bob:", 4));
 	assert_false(acl_token_subject_valid("*", 1));
+	/* reserved: the devices of "svc" would be the API keys' actors */
+	assert_false(acl_token_subject_valid("svc", 3));
+	assert_true(acl_token_subject_valid("svc2", 4));
+	assert_true(acl_token_subject_valid("Svc", 3));
 }
 
 /* The longest expansion: a 251-char pattern of 36 ${sub} segments with a

@@ -4,7 +4,8 @@
  * nothing: the auth-first rule, the auth deadline, first auth and refresh
  * (same subject, narrowed permissions, another subject, an expired token),
  * ping, subscribe (permission, duplicate, limit), unsubscribe, errors that
- * keep the socket open, open mode and the token expiry timer.
+ * keep the socket open, open mode, the token expiry timer, and an API key
+ * in the handshake.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,11 @@
 static const unsigned char key[32] = "client-key-0123456789abcdefghijk";
 static struct jwt_verifier ver;
 static struct acl_perms defaults;
+static struct apikey_set keys;
+/* printf %s "$FEED_KEY" | sha256sum */
+#define FEED_KEY "feed-key-0123456789abcdef"
+#define FEED_SHA256 \
+	"4308bb79367169af5baf3ddddf318c0f7d5e9f6279afd4a095750076906459c2"
 static struct identity_cfg idcfg;
 static struct client_env env;
 static struct seen *seen;
@@ -66,9 +72,15 @@ static int setup(void **state)
 	if (!rc)
 		rc = acl_perms_parse(d, &defaults, NULL);
 	json_decref(d);
+	d = json_pack("[{s:s,s:s,s:[s]}]", "name", "feeder", "sha256",
+		      FEED_SHA256, "read", "feed.*");
+	if (!rc)
+		rc = apikey_parse(d, "keys", &keys, NULL);
+	json_decref(d);
 	idcfg.open = false;
 	idcfg.jwt = &ver;
 	idcfg.defaults = &defaults;
+	idcfg.keys = &keys;
 	seen = seen_new(0);
 	memset(&env, 0, sizeof(env));
 	env.hub = hub_new(&be, seen);
@@ -91,6 +103,7 @@ static int teardown(void **state)
 	seen_free(seen);
 	jwt_verifier_release(&ver);
 	acl_perms_release(&defaults);
+	apikey_release(&keys);
 	return 0;
 }
 
@@ -154,7 +167,7 @@ static void test_auth_first(void **state)
 	struct client_close cc;
 
 	(void)state;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	assert_null(session_peek(&c.s));
 	assert_int_equal(client_deadline(&c), NOW + 10);
 	/* anything but auth, even well-formed, closes with 1008 */
@@ -169,7 +182,7 @@ static void test_malformed_before_auth(void **state)
 	struct client_close cc;
 
 	(void)state;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	assert_false(say("{not json", &cc));
 	assert_int_equal(cc.code, 1008);
 }
@@ -179,7 +192,7 @@ static void test_auth_deadline(void **state)
 	struct client_close cc;
 
 	(void)state;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	assert_true(client_timer(&c, NOW + 9, &cc));
 	assert_false(client_timer(&c, NOW + 10, &cc));
 	assert_int_equal(cc.code, 1008);
@@ -192,7 +205,7 @@ static void test_handshake_token(void **state)
 	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100}");
 
 	(void)state;
-	assert_true(client_open(&c, t, NOW, &cc));
+	assert_true(client_open(&c, t, NULL, NOW, &cc));
 	free(t);
 	expect("welcome", NULL, NULL);
 	assert_true(c.authed);
@@ -208,10 +221,52 @@ static void test_bad_handshake_token(void **state)
 	struct client_close cc;
 
 	(void)state;
-	assert_false(client_open(&c, "not-a-token", NOW, &cc));
+	assert_false(client_open(&c, "not-a-token", NULL, NOW, &cc));
 	assert_int_equal(cc.code, 1008);
 	assert_string_equal(cc.reason, "invalid token");
 	assert_null(session_peek(&c.s));
+}
+
+static void test_handshake_api_key(void **state)
+{
+	struct client_close cc;
+	char msg[2048], *t;
+
+	(void)state;
+	assert_true(client_open(&c, NULL, FEED_KEY, NOW, &cc));
+	expect("welcome", NULL, NULL);
+	assert_string_equal(c.who.sub, "svc:feeder");
+	/* a key does not expire */
+	assert_int_equal(client_deadline(&c), 0);
+	assert_true(client_timer(&c, NOW + 10 * 365 * 86400LL, &cc));
+	assert_true(say("{\"type\":\"subscribe\",\"collection\":\"todos\",\"ref\":\"s0\"}", &cc));
+	expect("error", "forbidden", "s0");
+	assert_true(say("{\"type\":\"subscribe\",\"collection\":\"feed.a\",\"ref\":\"s1\"}", &cc));
+	assert_int_equal(c.s.nsubs, 1);
+	/* auth messages carry tokens, and no token is svc:feeder */
+	t = token("{\"sub\":\"feeder\",\"exp\":1700000100}");
+	snprintf(msg, sizeof(msg), "{\"type\":\"auth\",\"token\":\"%s\"}", t);
+	free(t);
+	assert_false(say(msg, &cc));
+	assert_int_equal(cc.code, 1008);
+	assert_string_equal(cc.reason, "token subject changed");
+}
+
+static void test_bad_handshake_api_key(void **state)
+{
+	struct client_close cc;
+	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100}");
+
+	(void)state;
+	assert_false(client_open(&c, NULL, FEED_KEY "x", NOW, &cc));
+	assert_int_equal(cc.code, 1008);
+	assert_string_equal(cc.reason, "invalid API key");
+	assert_null(session_peek(&c.s));
+	/* a token and a key: refused, though both are good */
+	assert_false(client_open(&c, t, FEED_KEY, NOW, &cc));
+	assert_int_equal(cc.code, 1008);
+	assert_false(c.authed);
+	free(t);
 }
 
 static void test_open_mode(void **state)
@@ -221,7 +276,7 @@ static void test_open_mode(void **state)
 	(void)state;
 	idcfg.open = true;
 	env.open = true;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	expect("welcome", NULL, NULL);
 	assert_string_equal(c.who.sub, "anonymous");
 	assert_int_equal(client_deadline(&c), 0);
@@ -232,7 +287,7 @@ static void test_protocol(void **state)
 	struct client_close cc;
 
 	(void)state;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	auth_as("{\"sub\":\"alice\",\"exp\":1700000100,\"sync\":"
 		"{\"read\":[\"todos\",\"notes.*\"],\"write\":[]}}");
 	assert_int_equal(client_deadline(&c), 1700000105);
@@ -270,7 +325,7 @@ static void test_subscription_limit(void **state)
 	json_t *j;
 
 	(void)state;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	auth_as("{\"sub\":\"alice\",\"exp\":1700000100,\"sync\":{\"read\":[\"n.*\"]}}");
 	for (int i = 0; i < 3; i++) {
 		snprintf(msg, sizeof(msg),
@@ -293,7 +348,7 @@ static void test_refresh(void **state)
 	char msg[2048], *t;
 
 	(void)state;
-	assert_true(client_open(&c, NULL, NOW, &cc));
+	assert_true(client_open(&c, NULL, NULL, NOW, &cc));
 	auth_as("{\"sub\":\"alice\",\"exp\":1700000100,\"sync\":{\"read\":[\"a\",\"b\"]}}");
 	assert_true(say("{\"type\":\"subscribe\",\"collection\":\"a\"}", &cc));
 	assert_true(say("{\"type\":\"subscribe\",\"collection\":\"b\"}", &cc));
@@ -340,6 +395,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_auth_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_handshake_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_api_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_handshake_api_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscription_limit, setup, teardown),

@@ -2,7 +2,9 @@
  * test_identity.c - credentials to identity (DESIGN.md section 8,
  * docs/decisions.md 20): open mode, HS256 tokens made with jwt_sign_hs256,
  * the sync claim versus the configured default permissions, error codes
- * that never echo the token, the writer-actor rule and Bearer headers.
+ * that never echo the token, the writer-actor rule and Bearer headers;
+ * API keys (hashes made here with libcrypto, as sha256sum would) and a
+ * request carrying a token, a key or both.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "identity.h"
 
 #define NOW 1700000000LL
@@ -66,7 +71,7 @@ static int from(const struct identity_cfg *cfg, const char *tok,
 
 static void test_open_mode(void **state)
 {
-	struct identity_cfg cfg = {true, NULL, NULL};
+	struct identity_cfg cfg = {true, NULL, NULL, NULL};
 	struct identity id;
 	struct gw_error e;
 	char actor[JWT_SUB_MAX + 1];
@@ -93,7 +98,7 @@ static void test_open_mode(void **state)
 
 static void test_sync_claim(void **state)
 {
-	struct identity_cfg cfg = {false, &ver, &defaults};
+	struct identity_cfg cfg = {false, &ver, &defaults, NULL};
 	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100,\"sync\":"
 			"{\"read\":[\"todos\",\"notes.*\"],\"write\":[\"todos\"]}}");
 	struct identity id;
@@ -124,7 +129,7 @@ static void test_sync_claim(void **state)
 
 static void test_default_permissions(void **state)
 {
-	struct identity_cfg cfg = {false, &ver, &defaults};
+	struct identity_cfg cfg = {false, &ver, &defaults, NULL};
 	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100}");
 	struct identity id;
 	struct gw_error e;
@@ -151,7 +156,7 @@ static void test_default_permissions(void **state)
 
 static void test_rejects(void **state)
 {
-	struct identity_cfg cfg = {false, &ver, &defaults};
+	struct identity_cfg cfg = {false, &ver, &defaults, NULL};
 	static const struct {
 		const char *claims; /* NULL: the raw token below */
 		const char *raw;
@@ -195,7 +200,7 @@ static void test_rejects(void **state)
 /* A bad sync claim says what is wrong with it, once. */
 static void test_bad_claim_message(void **state)
 {
-	struct identity_cfg cfg = {false, &ver, &defaults};
+	struct identity_cfg cfg = {false, &ver, &defaults, NULL};
 	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100,"
 			"\"sync\":{\"read\":[\"a*b\"]}}");
 	struct identity id;
@@ -218,7 +223,7 @@ static void test_bad_claim_message(void **state)
 
 static void test_actor_rule(void **state)
 {
-	struct identity_cfg cfg = {false, &ver, &defaults};
+	struct identity_cfg cfg = {false, &ver, &defaults, NULL};
 	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100}");
 	static const struct {
 		const char *requested;
@@ -301,6 +306,228 @@ static void test_bearer(void **state)
 	}
 }
 
+/* ---- API keys ------------------------------------------------------------ */
+
+static const char *const key_names[] = {"reports", "billing", "search"};
+static const char *const key_values[] = {
+	"k-reports-0123456789abcdef", "k-billing-0123456789abcdef",
+	"k-search-0123456789abcdef",
+};
+
+/* sha256sum's answer for s. */
+static void sha256_hex(const char *s, char out[65])
+{
+	unsigned char h[32];
+
+	assert_int_equal(EVP_Digest(s, strlen(s), h, NULL, EVP_sha256(), NULL),
+			 1);
+	hex_encode(h, sizeof(h), out);
+}
+
+/* The three keys above; billing may read orders* and write orders.in. */
+static void make_keys(struct apikey_set *set)
+{
+	json_t *list = json_array();
+	struct gw_error e = {0, ""};
+
+	for (size_t i = 0; i < GW_ARRAY_LEN(key_names); i++) {
+		char hex[65];
+		json_t *k;
+
+		sha256_hex(key_values[i], hex);
+		k = json_pack("{s:s,s:s}", "name", key_names[i], "sha256", hex);
+		if (i == 1) {
+			json_object_set_new(k, "read", json_pack("[s]", "orders*"));
+			json_object_set_new(k, "write",
+					    json_pack("[s]", "orders.in"));
+		}
+		json_array_append_new(list, k);
+	}
+	if (apikey_parse(list, "keys", set, &e))
+		fail_msg("apikey_parse: %s", e.msg);
+	json_decref(list);
+	assert_int_equal(set->n, 3);
+}
+
+static int from_key(const struct identity_cfg *cfg, const char *k,
+		    struct identity *id, struct gw_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	return identity_from_api_key(cfg, k, k ? strlen(k) : 0, id, e);
+}
+
+static void test_api_key(void **state)
+{
+	struct apikey_set set;
+	struct identity_cfg cfg = {false, &ver, &defaults, &set};
+	struct identity id;
+	struct gw_error e;
+	static const struct {
+		const char *requested;
+		int rc;
+	} actors[] = {
+		{NULL, 0}, {"svc:billing", 0}, {"svc:billing:worker-1", 0},
+		{"svc", GW_EFORBIDDEN}, {"svc:billingx", GW_EFORBIDDEN},
+		{"svc:reports", GW_EFORBIDDEN}, {"billing", GW_EFORBIDDEN},
+		{"svc:billing:", GW_EFORBIDDEN},
+	};
+
+	(void)state;
+	make_keys(&set);
+	/* each key finds its own entry, wherever it is in the list */
+	for (size_t i = 0; i < GW_ARRAY_LEN(key_values); i++) {
+		char want[JWT_SUB_MAX + 1];
+
+		assert_ptr_equal(apikey_find(&set, key_values[i],
+					     strlen(key_values[i])),
+				 &set.keys[i]);
+		assert_int_equal(from_key(&cfg, key_values[i], &id, &e), 0);
+		snprintf(want, sizeof(want), "svc:%s", key_names[i]);
+		assert_string_equal(id.sub, want);
+		assert_false(id.open);
+		assert_int_equal(id.exp, 0);
+		identity_release(&id);
+	}
+	/* billing's own patterns; never the token defaults */
+	assert_int_equal(from_key(&cfg, key_values[1], &id, &e), 0);
+	assert_true(identity_allows(&id, ACL_READ, "orders"));
+	assert_true(identity_allows(&id, ACL_READ, "orders.in"));
+	assert_true(identity_allows(&id, ACL_WRITE, "orders.in"));
+	assert_false(identity_allows(&id, ACL_WRITE, "orders.out"));
+	assert_false(identity_allows(&id, ACL_READ, "public.x"));
+	assert_false(identity_allows(&id, ACL_READ, "user.svc:billing.x"));
+	for (size_t i = 0; i < GW_ARRAY_LEN(actors); i++) {
+		char out[JWT_SUB_MAX + 1];
+		int rc = identity_actor(&id, actors[i].requested, out);
+
+		if (rc != actors[i].rc)
+			fail_msg("actor row %zu: rc %d", i, rc);
+		if (!rc)
+			assert_string_equal(out, actors[i].requested
+						 ? actors[i].requested
+						 : "svc:billing");
+	}
+	identity_release(&id);
+	/* the identity had a copy: the set is intact */
+	assert_string_equal(set.keys[1].perms.read[0], "orders*");
+	/* keys without a configured set find nothing */
+	cfg.keys = NULL;
+	assert_int_equal(from_key(&cfg, key_values[1], &id, &e), GW_EUNAUTH);
+	identity_release(&id);
+	/* open mode: anonymous, as for tokens */
+	cfg.open = true;
+	cfg.keys = &set;
+	assert_int_equal(from_key(&cfg, "anything", &id, &e), 0);
+	assert_true(id.open);
+	assert_string_equal(id.sub, "anonymous");
+	identity_release(&id);
+	apikey_release(&set);
+	assert_null(set.keys);
+}
+
+static void test_api_key_rejects(void **state)
+{
+	struct apikey_set set;
+	struct identity_cfg cfg = {false, &ver, &defaults, &set};
+	char hex[65], upper[sizeof("K-BILLING-0123456789ABCDEF")];
+	char longer[APIKEY_LEN_MAX + 2];
+	const char *bad[] = {
+		NULL, "", "k-billing-0123456789abcdef ", "k-billing-0123456789abcdefx",
+		"k-billing-0123456789abcde", "K-billing-0123456789abcdef", upper,
+		"xk-billing-0123456789abcdef", hex, longer,
+	};
+
+	(void)state;
+	make_keys(&set);
+	sha256_hex(key_values[1], hex);
+	for (size_t i = 0; key_values[1][i]; i++)
+		upper[i] = (char)(key_values[1][i] >= 'a' && key_values[1][i] <= 'z'
+				  ? key_values[1][i] - 32 : key_values[1][i]);
+	upper[strlen(key_values[1])] = '\0';
+	memset(longer, 'k', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	for (size_t i = 0; i < GW_ARRAY_LEN(bad); i++) {
+		struct identity id;
+		struct gw_error e;
+		int rc = from_key(&cfg, bad[i], &id, &e);
+
+		if (rc != GW_EUNAUTH)
+			fail_msg("row %zu: rc %d", i, rc);
+		assert_true(e.msg[0] != '\0');
+		if (bad[i] && *bad[i])
+			assert_null(strstr(e.msg, bad[i]));
+		assert_string_equal(id.sub, "");
+		assert_null(id.perms.read);
+		identity_release(&id);
+	}
+	/* a key whose bytes run on past len is hashed only up to len */
+	assert_null(apikey_find(&set, key_values[1], strlen(key_values[1]) - 1));
+	apikey_release(&set);
+}
+
+static void test_request_credentials(void **state)
+{
+	struct apikey_set set;
+	struct identity_cfg cfg = {false, &ver, &defaults, &set};
+	char *t = token("{\"sub\":\"alice\",\"exp\":1700000100}");
+	const char *k = key_values[1];
+	struct identity id;
+	struct gw_error e = {0, ""};
+
+	(void)state;
+	make_keys(&set);
+	assert_int_equal(identity_from_request(&cfg, t, strlen(t), NULL, 0, NOW,
+					       &id, &e), 0);
+	assert_string_equal(id.sub, "alice");
+	identity_release(&id);
+	assert_int_equal(identity_from_request(&cfg, NULL, 0, k, strlen(k), NOW,
+					       &id, &e), 0);
+	assert_string_equal(id.sub, "svc:billing");
+	identity_release(&id);
+	/* both: one request is one caller, even when both are valid */
+	assert_int_equal(identity_from_request(&cfg, t, strlen(t), k, strlen(k),
+					       NOW, &id, &e), GW_EUNAUTH);
+	assert_non_null(strstr(e.msg, "X-API-Key"));
+	assert_null(strstr(e.msg, k));
+	assert_string_equal(id.sub, "");
+	identity_release(&id);
+	/* an empty header is a key, and a wrong one */
+	assert_int_equal(identity_from_request(&cfg, NULL, 0, "", 0, NOW, &id,
+					       &e), GW_EUNAUTH);
+	assert_non_null(strstr(e.msg, "API key"));
+	identity_release(&id);
+	assert_int_equal(identity_from_request(&cfg, NULL, 0, NULL, 0, NOW, &id,
+					       &e), GW_EUNAUTH);
+	identity_release(&id);
+	/* open mode ignores credentials */
+	cfg.open = true;
+	assert_int_equal(identity_from_request(&cfg, t, strlen(t), k, strlen(k),
+					       NOW, &id, &e), 0);
+	assert_string_equal(id.sub, "anonymous");
+	identity_release(&id);
+	apikey_release(&set);
+	free(t);
+}
+
+/* No token is "svc": its devices would be the keys' actors. */
+static void test_svc_subject_reserved(void **state)
+{
+	struct identity_cfg cfg = {false, &ver, &defaults, NULL};
+	char *t = token("{\"sub\":\"svc\",\"exp\":1700000100,\"sync\":"
+			"{\"read\":[\"*\"],\"write\":[\"*\"]}}");
+	struct identity id;
+	struct gw_error e;
+
+	(void)state;
+	assert_int_equal(from(&cfg, t, &id, &e), GW_EUNAUTH);
+	identity_release(&id);
+	free(t);
+	t = token("{\"sub\":\"svc:billing\",\"exp\":1700000100}");
+	assert_int_equal(from(&cfg, t, &id, &e), GW_EUNAUTH);
+	identity_release(&id);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +538,10 @@ int main(void)
 		cmocka_unit_test(test_bad_claim_message),
 		cmocka_unit_test(test_actor_rule),
 		cmocka_unit_test(test_bearer),
+		cmocka_unit_test(test_api_key),
+		cmocka_unit_test(test_api_key_rejects),
+		cmocka_unit_test(test_request_credentials),
+		cmocka_unit_test(test_svc_subject_reserved),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

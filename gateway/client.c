@@ -156,6 +156,10 @@ bool client_message(struct client *c, const char *buf, size_t len,
 	bool open = true;
 	int rc;
 
+	/* before anything else: a flood costs a bucket check per message */
+	if (!rl_take(&c->rate, c->env->msgs_per_s, c->env->msgs_burst,
+		     now * 1000, NULL))
+		return close_for(out, GW_ERATE, "too many messages");
 	rc = proto_parse(buf, len, c->env->json_depth, &m, &ref, &e);
 	if (rc) {
 		if (!c->authed)

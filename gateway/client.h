@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "identity.h"
+#include "ratelimit.h"
 #include "session.h"
 
 struct hub;
@@ -30,6 +31,8 @@ struct client_env {
 	int auth_timeout_s; /* ws.auth_timeout_s: the first auth, at most */
 	int leeway_s;       /* auth.leeway_s past a token's exp */
 	bool open;          /* auth.mode none: authenticated at once */
+	int msgs_per_s;     /* limits.ws_messages_per_s (0: no limit) */
+	int msgs_burst;     /* limits.ws_messages_burst */
 };
 
 struct client {
@@ -38,6 +41,7 @@ struct client {
 	struct identity who;  /* owned once authed */
 	bool authed;
 	int64_t auth_deadline; /* seconds; while !authed */
+	struct rl_bucket rate; /* the messages it sends */
 };
 
 /* How the transport must close: a WebSocket close code (from the error

@@ -49,6 +49,8 @@ struct config {
 	int http_header_timeout_s;
 	int http_body_timeout_s;
 	int actors_per_subject;
+	int requests_per_s, requests_burst;       /* REST, per caller */
+	int ws_messages_per_s, ws_messages_burst; /* per WebSocket */
 	int http_conn_max;
 	int http_conn_per_ip;
 	int ws_conn_max;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
+#include "ratelimit.h"
 #include "redis_live.h"
 #include "redis_store.h"
 #include "rest_mhd.h"
@@ -39,6 +40,7 @@ struct rest {
 	uint64_t next_id;
 	bool closing;           /* quiesced: documents answer 503 */
 	char keep_alive[24];    /* Keep-Alive: timeout=<limits.http_timeout_s> */
+	struct rl_table *rates; /* owned: a bucket per caller */
 };
 
 struct req {
@@ -58,6 +60,7 @@ struct req {
 	const struct route *rt;   /* decided on the headers */
 	int refuse;               /* or the answer decided on them (GW_E*) */
 	const char *refuse_allow; /* 405: the methods */
+	int retry_after;          /* 429: seconds */
 	char refuse_msg[200];
 	char coll[NAMES_COLLECTION_MAX + 1];
 	char id_doc[NAMES_ID_MAX + 1];
@@ -167,6 +170,8 @@ static enum MHD_Result send_result(struct req *q, struct sync_result *r,
 	}
 	if (status == gw_err_http(GW_EUNAVAIL))
 		meta.retry_after = 1;
+	if (r->err == GW_ERATE)
+		meta.retry_after = q->retry_after > 0 ? q->retry_after : 1;
 	return send_body(q, status, body, len, "application/json", &meta);
 }
 
@@ -668,6 +673,28 @@ static int parse_target(struct req *q, const char *url, const char **why)
 	return T_STATIC;
 }
 
+/* One request of the authenticated caller against its rate; false with
+ * the 429 decided when it has spent it. */
+static bool rate_ok(struct req *q)
+{
+	const struct config *cfg = q->r->app->cfg;
+	struct timespec ts;
+	int64_t now;
+
+	if (q->who.open || !q->r->rates)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (rl_table_take(q->r->rates, q->who.sub, cfg->requests_per_s,
+			  cfg->requests_burst, now, &q->retry_after))
+		return true;
+	q->refuse = GW_ERATE;
+	snprintf(q->refuse_msg, sizeof(q->refuse_msg),
+		 "more than %d requests a second from this caller",
+		 cfg->requests_per_s);
+	return false;
+}
+
 /* Decides on the headers what the request gets: path first (400/404),
  * then method (405), then token and permission (401/403); q->rt when it
  * may go on, q->refuse otherwise. */
@@ -696,6 +723,8 @@ static void decide_route(struct req *q, const char *url, const char *method)
 			q->refuse = GW_EUNAUTH;
 			return;
 		}
+		if (!rate_ok(q))
+			return;
 		if (!identity_allows(&q->who, rt->access == WRITE ? ACL_WRITE : ACL_READ,
 				     q->coll)) {
 			q->refuse = GW_EFORBIDDEN;
@@ -863,8 +892,11 @@ struct rest *rest_start(struct app *app)
 	snprintf(r->keep_alive, sizeof(r->keep_alive), "timeout=%d",
 		 app->cfg->http_timeout_s);
 	hooks.arg = r;
-	r->mhd = rest_mhd_start(app->loop, app->cfg, &hooks);
+	/* a bucket per caller, for as many callers as could be busy at once */
+	r->rates = rl_table_new(100000);
+	r->mhd = r->rates ? rest_mhd_start(app->loop, app->cfg, &hooks) : NULL;
 	if (!r->mhd) {
+		rl_table_free(r->rates);
 		free(r);
 		return NULL;
 	}
@@ -884,5 +916,6 @@ void rest_stop(struct rest *r)
 	if (!r)
 		return;
 	rest_mhd_stop(r->mhd);
+	rl_table_free(r->rates);
 	free(r);
 }

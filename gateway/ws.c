@@ -619,6 +619,8 @@ struct ws *ws_start(struct app *app)
 	w->env.node = app->node;
 	w->env.json_depth = app->cfg->json_depth;
 	w->env.subs_max = app->cfg->subs_max;
+	w->env.msgs_per_s = app->cfg->ws_messages_per_s;
+	w->env.msgs_burst = app->cfg->ws_messages_burst;
 	w->env.auth_timeout_s = app->cfg->ws_auth_timeout_s;
 	w->env.leeway_s = app->cfg->leeway_s;
 	w->env.open = app->dev_open;

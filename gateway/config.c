@@ -149,6 +149,14 @@ static const struct opt opts[] = {
 	{"limits.http_connections_per_ip", "SYNCGATE_LIMIT_HTTP_CONNECTIONS_PER_IP",
 	 T_INT, O(http_conn_per_ip), "256", 0, 1000000, 0, NULL,
 	 "concurrent HTTP connections per client IP (0: no limit)"},
+	{"limits.ws_connections_per_ip", "SYNCGATE_LIMIT_WS_CONNECTIONS_PER_IP",
+	 T_INT, O(ws_conn_per_ip), "256", 0, 1000000, 0, NULL,
+	 "WebSockets one client address may hold (the handshake gets 429 past "
+	 "it; 0: no limit)"},
+	{"trusted_proxies", "SYNCGATE_TRUSTED_PROXIES", T_STR, O(trusted_proxies),
+	 "", 0, 0, 0, NULL,
+	 "load balancers whose X-Forwarded-For is believed: addresses and "
+	 "networks, comma-separated (10.0.0.0/8,127.0.0.1)"},
 	{"limits.ws_connections", "SYNCGATE_LIMIT_WS_CONNECTIONS", T_INT,
 	 O(ws_conn_max), "15000", 1, 1000000, 0, NULL, "concurrent WebSockets"},
 	{"limits.ws_auth_timeout_s", "SYNCGATE_LIMIT_WS_AUTH_TIMEOUT_S", T_INT,
@@ -593,6 +601,14 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 	}
 	if ((rc = config_parse_redis_url(c, c->redis_url, err)))
 		return rc;
+	netaddr_set_release(&c->trusted);
+	{
+		struct gw_error perr = {0, ""};
+
+		if (netaddr_set_parse(c->trusted_proxies, &c->trusted, &perr))
+			return gw_fail(err, GW_EBADREQ, "trusted_proxies: %s",
+				       perr.msg);
+	}
 	return 0;
 }
 
@@ -614,6 +630,7 @@ void config_release(struct config *c)
 	free(c->allowed_origins);
 	acl_perms_release(&c->default_perms);
 	apikey_release(&c->api_keys);
+	netaddr_set_release(&c->trusted);
 	if (c->redis_password)
 		memset(c->redis_password, 0, strlen(c->redis_password));
 	free(c->redis_password);

@@ -16,6 +16,7 @@
 #include "acl.h"
 #include "apikey.h"
 #include "common.h"
+#include "netaddr.h"
 #include "policy.h"
 
 struct config {
@@ -53,6 +54,9 @@ struct config {
 	int ws_messages_per_s, ws_messages_burst; /* per WebSocket */
 	int http_conn_max;
 	int http_conn_per_ip;
+	int ws_conn_per_ip;
+	char *trusted_proxies;           /* the option's text */
+	struct netaddr_set trusted;      /* parsed from it */
 	int ws_conn_max;
 	int ws_auth_timeout_s;
 	int64_t lww_clamp_ms;

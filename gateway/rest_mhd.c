@@ -20,6 +20,8 @@
 #include "config.h"
 #include "httpcheck.h"
 #include "log.h"
+#include "map.h"
+#include "netaddr.h"
 
 /* MHD's pool per connection. MHD zeroes it between requests (a memset of
  * this size per kept-alive request, ~6 % of a REST write's CPU), but a
@@ -36,6 +38,7 @@ struct tconn {
 	struct MHD_Connection *conn; /* borrowed from MHD */
 	uint64_t deadline;  /* uv_now by which the next request's headers
 			       must be complete; 0 while a request runs */
+	char ip[NETADDR_STR_MAX + 1]; /* counted in per_ip, or "" */
 };
 
 struct rest_mhd {
@@ -47,6 +50,9 @@ struct rest_mhd {
 	uv_timer_t timer;               /* MHD_get_timeout, or 0 ms to re-run */
 	uv_timer_t sweep;               /* header deadlines, every SWEEP_MS */
 	struct tconn *conns;            /* owned list, one per open connection */
+	struct map per_ip;              /* client address -> open connections
+					   (uintptr_t), trusted proxies left
+					   out */
 	bool kick;                      /* a connection was resumed: run again */
 	int handles_open;               /* of poll, timer, sweep; m freed at 0 */
 };
@@ -91,6 +97,73 @@ void rest_mhd_resume(struct rest_mhd *m, struct MHD_Connection *conn)
 	uv_timer_start(&m->timer, timer_cb, 0, 0);
 }
 
+/* ---- connections per client address --------------------------------------- */
+
+/* The text of addr, or false. */
+static bool addr_text(const struct sockaddr *addr, char *out)
+{
+	const void *a;
+
+	if (!addr)
+		return false;
+	if (addr->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)addr)->sin_addr;
+	else if (addr->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr;
+	else
+		return false;
+	return inet_ntop(addr->sa_family, a, out, NETADDR_STR_MAX + 1) != NULL;
+}
+
+/* A load balancer in trusted_proxies carries everyone: it is not capped
+ * (it caps its own clients); any other address is, to
+ * limits.http_connections_per_ip. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
+				     socklen_t len)
+{
+	struct rest_mhd *m = cls;
+	char ip[NETADDR_STR_MAX + 1];
+
+	GW_UNUSED(len);
+	if (!m->cfg->http_conn_per_ip || !addr_text(addr, ip) ||
+	    netaddr_in(&m->cfg->trusted, ip))
+		return MHD_YES;
+	return (uintptr_t)map_get(&m->per_ip, ip) <
+			       (uintptr_t)m->cfg->http_conn_per_ip
+		       ? MHD_YES
+		       : MHD_NO;
+}
+
+static void count_ip(struct rest_mhd *m, struct tconn *t,
+		     struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	uintptr_t n;
+
+	if (!ci || !addr_text(ci->client_addr, t->ip) ||
+	    netaddr_in(&m->cfg->trusted, t->ip)) {
+		t->ip[0] = '\0';
+		return;
+	}
+	n = (uintptr_t)map_get(&m->per_ip, t->ip);
+	if (map_put(&m->per_ip, t->ip, (void *)(n + 1)))
+		t->ip[0] = '\0'; /* not counted: nothing to take back */
+}
+
+static void uncount_ip(struct rest_mhd *m, const struct tconn *t)
+{
+	uintptr_t n;
+
+	if (!t->ip[0])
+		return;
+	n = (uintptr_t)map_get(&m->per_ip, t->ip);
+	if (n <= 1)
+		map_del(&m->per_ip, t->ip);
+	else
+		map_put(&m->per_ip, t->ip, (void *)(n - 1));
+}
+
 /* ---- header deadline (slowloris) ----------------------------------------- */
 
 static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
@@ -104,6 +177,7 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 		if (!t)
 			return; /* no deadline for this one: MHD's idle timeout only */
 		t->conn = conn;
+		count_ip(m, t, conn);
 		t->deadline = uv_now(m->loop) +
 			      (uint64_t)m->cfg->http_header_timeout_s * 1000;
 		t->next = m->conns;
@@ -118,6 +192,7 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **sock_ctx,
 			m->conns = t->next;
 		if (t->next)
 			t->next->prev = t->prev;
+		uncount_ip(m, t);
 		free(t);
 		*sock_ctx = NULL;
 	}
@@ -244,6 +319,7 @@ struct rest_mhd *rest_mhd_start(uv_loop_t *loop, const struct config *cfg,
 	m->loop = loop;
 	m->cfg = cfg;
 	m->routes = *routes;
+	map_init(&m->per_ip);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)cfg->http_port);
@@ -254,12 +330,11 @@ struct rest_mhd *rest_mhd_start(uv_loop_t *loop, const struct config *cfg,
 	}
 	m->d = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-		(uint16_t)cfg->http_port, NULL, NULL, on_access, m,
+		(uint16_t)cfg->http_port, accept_policy, m, on_access, m,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->http_timeout_s,
 		MHD_OPTION_CONNECTION_LIMIT, http_conn_budget(cfg),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->http_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, m,
@@ -299,8 +374,10 @@ static void handle_closed(uv_handle_t *h)
 {
 	struct rest_mhd *m = h->data;
 
-	if (--m->handles_open == 0)
+	if (--m->handles_open == 0) {
+		map_release(&m->per_ip);
 		free(m);
+	}
 }
 
 void rest_mhd_stop(struct rest_mhd *m)

@@ -18,6 +18,8 @@
 #include "hub.h"
 #include "identity.h"
 #include "log.h"
+#include "map.h"
+#include "netaddr.h"
 #include "metrics.h"
 #include "proto.h"
 #include "sbuf.h"
@@ -39,6 +41,7 @@ struct ws {
 	int fd_ceiling;         /* accepted fds at or above: refused (0: none) */
 	int64_t refused_at;     /* last "fd ceiling" log line, seconds */
 	unsigned refused;       /* refused since that line */
+	struct map per_ip;      /* client address -> sessions (uintptr_t) */
 };
 
 struct ws_sess {
@@ -52,6 +55,7 @@ struct ws_sess {
 	bool rx_binary;
 	bool peer_closing;      /* a close frame came: write no more data */
 	bool broken;            /* a write failed: close at the next callback */
+	char ip[NETADDR_STR_MAX + 1]; /* counted in per_ip, or "" */
 };
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
@@ -268,6 +272,49 @@ static const char *handshake_key(struct lws *wsi, char *buf, int len)
 	return buf;
 }
 
+/* Where the handshake comes from: the peer, or behind a trusted proxy
+ * the address X-Forwarded-For names (netaddr_client). */
+static void client_addr(struct ws *w, struct lws *wsi, char *out)
+{
+	char peer[NETADDR_STR_MAX + 1], xff[512];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (n <= 0 || n >= (int)sizeof(xff) ||
+	    lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
+		n = -1;
+	netaddr_client(&w->app->cfg->trusted, peer, n < 0 ? NULL : xff, out);
+}
+
+static uintptr_t sessions_of(struct ws *w, const char *ip)
+{
+	return (uintptr_t)map_get(&w->per_ip, ip);
+}
+
+/* Counts ws's session under its client address (limits.ws_connections
+ * _per_ip); closed() takes it back. */
+static void count_ip(struct ws *w, struct ws_sess *ws)
+{
+	if (!w->app->cfg->ws_conn_per_ip)
+		return;
+	client_addr(w, ws->wsi, ws->ip);
+	if (map_put(&w->per_ip, ws->ip, (void *)(sessions_of(w, ws->ip) + 1)))
+		ws->ip[0] = '\0';
+}
+
+static void uncount_ip(struct ws *w, struct ws_sess *ws)
+{
+	uintptr_t n;
+
+	if (!ws->ip[0])
+		return;
+	n = sessions_of(w, ws->ip);
+	if (n <= 1)
+		map_del(&w->per_ip, ws->ip);
+	else
+		map_put(&w->per_ip, ws->ip, (void *)(n - 1));
+}
+
 /* 426 with the version we speak (RFC 6455 4.4). Returns 1 (answered) or
  * -1 (just hang up) as LWS_CALLBACK_HTTP_CONFIRM_UPGRADE expects. */
 static int refuse_version(struct lws *wsi)
@@ -308,6 +355,20 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	}
 	if (lws_hdr_copy(wsi, buf, 16, WSI_TOKEN_VERSION) < 0 || strcmp(buf, "13") != 0)
 		return refuse_version(wsi);
+	if (app->cfg->ws_conn_per_ip) {
+		char ip[NETADDR_STR_MAX + 1];
+
+		client_addr(w, wsi, ip);
+		if (sessions_of(w, ip) >= (uintptr_t)app->cfg->ws_conn_per_ip) {
+			if (log_refusal_ok(&dropped))
+				log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: "
+					"%s holds %d WebSockets (%lu refusals not "
+					"logged before)", ip, app->cfg->ws_conn_per_ip,
+					dropped);
+			lws_return_http_status(wsi, 429, NULL);
+			return 1;
+		}
+	}
 	if (app->draining || w->count >= (unsigned)app->cfg->ws_conn_max) {
 		lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
 		return 1;
@@ -365,6 +426,7 @@ static int established(struct ws *w, struct ws_sess *ws, struct lws *wsi)
 	w->all = ws;
 	w->count++;
 	metrics.ws_connections++;
+	count_ip(w, ws);
 	return verdict(ws, client_open(&ws->c, handshake_token(wsi, buf, sizeof(buf)),
 				       handshake_key(wsi, kbuf, sizeof(kbuf)),
 				       now_s(), &cc), &cc);
@@ -387,6 +449,7 @@ static void closed(struct ws_sess *ws)
 		ws->next->prev = ws->prev;
 	w->count--;
 	metrics.ws_connections--;
+	uncount_ip(w, ws);
 }
 
 /* ---- messages ------------------------------------------------------------- */
@@ -614,6 +677,7 @@ struct ws *ws_start(struct app *app)
 	if (!w)
 		return NULL;
 	w->app = app;
+	map_init(&w->per_ip);
 	w->env.hub = app->hub;
 	w->env.idcfg = &app->idcfg;
 	w->env.node = app->node;
@@ -649,6 +713,7 @@ struct ws *ws_start(struct app *app)
 	w->ctx = lws_create_context(&info);
 	if (!w->ctx) {
 		log_error("cannot start libwebsockets");
+		map_release(&w->per_ip);
 		free(w);
 		return NULL;
 	}
@@ -687,5 +752,6 @@ void ws_free(struct ws *w)
 	if (!w)
 		return;
 	ws_stop(w);
+	map_release(&w->per_ip);
 	free(w);
 }

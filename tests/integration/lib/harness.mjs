@@ -332,13 +332,14 @@ export class WsClient {
    * origin, path. Rejects with an Error carrying .status when the handshake
    * is refused.
    */
-  static connect(url, { token, headers = {}, origin, query = '' } = {}) {
+  static connect(url, { token, headers = {}, origin, query = '', localAddress } = {}) {
     const u = token ? `${url}?token=${encodeURIComponent(token)}${query}` : `${url}${query ? `?${query.replace(/^&/, '')}` : ''}`;
     const c = new WsClient();
     c.messages = [];
     c.waiters = [];
     const o = { headers, perMessageDeflate: false };
     if (origin) o.origin = origin;
+    if (localAddress) o.localAddress = localAddress; // another loopback source, e.g. 127.0.0.2
     c.sock = new WebSocket(u, o);
     c.closed = new Promise((resolve) => {
       c.sock.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));

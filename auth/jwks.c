@@ -4,12 +4,14 @@
  */
 #include "jwks.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "b64url.h"
 #include "jwt_sig.h"
@@ -198,4 +200,44 @@ int jwks_read_file(const char *path, size_t max, char **out, size_t *len,
 	*out = buf;
 	*len = got;
 	return 0;
+}
+
+int jwks_url_check(const char *url, struct gw_error *err)
+{
+	char host[64];
+	const char *h, *end;
+	unsigned char addr[16];
+	size_t n;
+
+	if (!url || strlen(url) > 2048)
+		return gw_fail(err, GW_EBADREQ, "JWKS URL missing or too long");
+	if (strncasecmp(url, "https://", 8) == 0)
+		return url[8] ? 0 : gw_fail(err, GW_EBADREQ, "JWKS URL: no host");
+	if (strncasecmp(url, "http://", 7) != 0)
+		return gw_fail(err, GW_EBADREQ,
+			       "JWKS URL must start with https://");
+	h = url + 7;
+	if (*h == '[') { /* [v6]:port */
+		end = strchr(h, ']');
+		if (!end)
+			return gw_fail(err, GW_EBADREQ, "JWKS URL: bad host");
+		h++;
+	} else {
+		end = h + strcspn(h, ":/?#@");
+		if (*end == '@')
+			return gw_fail(err, GW_EBADREQ,
+				       "JWKS URL: no user info");
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= sizeof(host))
+		return gw_fail(err, GW_EBADREQ, "JWKS URL: bad host");
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0 ||
+	    (inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127) ||
+	    (inet_pton(AF_INET6, host, addr) == 1 &&
+	     memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0))
+		return 0;
+	return gw_fail(err, GW_EBADREQ,
+		       "JWKS URL must be https:// (http:// only to loopback)");
 }

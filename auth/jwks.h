@@ -40,4 +40,11 @@ int jwks_parse(const char *json, size_t len, struct jwt_key **keys,
 int jwks_read_file(const char *path, size_t max, char **out, size_t *len,
 		   struct gw_error *err);
 
+/*
+ * Whether url may serve keys: https://, or http:// to a loopback address
+ * (127.0.0.0/8, [::1], localhost), since keys over plain HTTP from
+ * anywhere else would let the network sign tokens. 0 or GW_EBADREQ.
+ */
+int jwks_url_check(const char *url, struct gw_error *err);
+
 #endif

@@ -701,6 +701,28 @@ static void test_keys_cap(void **state)
 	free(ec);
 }
 
+static void test_url_check(void **state)
+{
+	const char *ok[] = {"https://idp.example/.well-known/jwks.json",
+			    "HTTPS://x", "http://127.0.0.1:8080/jwks",
+			    "http://127.9.9.9/", "http://localhost/k",
+			    "http://[::1]:99/k", "http://LOCALHOST"};
+	const char *bad[] = {"http://idp.example/jwks", "http://10.0.0.1/",
+			     "http://127.0.0.1.evil.example/",
+			     "http://localhost.evil.example/",
+			     "http://[::2]/", "http://127.0.0.1@evil/",
+			     "ftp://127.0.0.1/", "file:///etc/passwd",
+			     "https://", "http://", "", "jwks.json"};
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(ok); i++)
+		assert_int_equal(jwks_url_check(ok[i], NULL), 0);
+	for (size_t i = 0; i < GW_ARRAY_LEN(bad); i++)
+		if (jwks_url_check(bad[i], NULL) != GW_EBADREQ)
+			fail_msg("accepted %s", bad[i]);
+	assert_int_equal(jwks_url_check(NULL, NULL), GW_EBADREQ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_kid_selection),
 		cmocka_unit_test(test_jwks_parse),
 		cmocka_unit_test(test_keys_cap),
+		cmocka_unit_test(test_url_check),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -212,7 +212,8 @@ int jwks_url_check(const char *url, struct gw_error *err)
 	if (!url || strlen(url) > 2048)
 		return gw_fail(err, GW_EBADREQ, "JWKS URL missing or too long");
 	if (strncasecmp(url, "https://", 8) == 0)
-		return url[8] ? 0 : gw_fail(err, GW_EBADREQ, "JWKS URL: no host");
+		return url[8] ? 0
+			      : gw_fail(err, GW_EBADREQ, "JWKS URL: no host");
 	if (strncasecmp(url, "http://", 7) != 0)
 		return gw_fail(err, GW_EBADREQ,
 			       "JWKS URL must start with https://");

@@ -107,8 +107,9 @@ void jwt_verifier_release(struct jwt_verifier *v);
  * fills *out (release it with jwt_claims_release). Otherwise returns
  * GW_EEXPIRED when the token is valid but exp + leeway <= now, and
  * GW_EUNAUTH for anything else (malformed, bad signature, alg not allowed,
- * a kid no key of the algorithm has, missing/ill-typed sub or exp, nbf in the future, iss/aud mismatch, a sub
- * outside the actor alphabet or with pattern characters). err->msg says
+ * a kid no key of the algorithm has, missing/ill-typed sub or exp, nbf
+ * in the future, iss/aud mismatch, a sub outside the actor alphabet or
+ * with pattern characters). err->msg says
  * why, never echoing the token or signature.
  */
 int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,

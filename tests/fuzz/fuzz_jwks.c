@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char tok[] =
 		"eyJhbGciOiJFUzI1NiIsImtpZCI6ImUifQ."
 		"eyJzdWIiOiJhbGljZSIsImV4cCI6MTcwMDAwMDEwMH0."
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		"AAAAAAAAAAAAAAAAAAAAAA";
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 	struct jwt_key *keys = NULL;
 	struct jwks_report rep;
 	struct gw_error e = {0, ""};

@@ -399,7 +399,8 @@ static void test_verify(void **state)
 			     RAW), "malformed header");
 	expect(&v, sign_with(rsa_priv, "{\"alg\":\"RS256\",\"kid\":\"\"}",
 			     CLAIMS, RAW), "malformed header");
-	expect(&v, sign_with(rsa_priv, "{\"alg\":\"RS256\",\"kid\":\"a\\u0000\"}",
+	expect(&v, sign_with(rsa_priv,
+			     "{\"alg\":\"RS256\",\"kid\":\"a\\u0000\"}",
 			     CLAIMS, RAW), "malformed header");
 	/* key-fetching headers are ignored: the configured key decides */
 	expect(&v, sign_with(rsa2_priv, "{\"alg\":\"RS256\",\"jku\":\"http://"

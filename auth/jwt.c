@@ -1,24 +1,28 @@
 /*
- * jwt.c - JWS compact verification (HS256 today) under RFC 8725: the
- * algorithm comes from our keys, never from the token; the claims are read
- * only after the MAC matched. Pure: no sockets, no clock, no logging; uses
- * jansson, libcrypto, b64url and acl (for the subject rule) only.
+ * jwt.c - JWS compact verification (HS256, RS256, ES256) under RFC 8725:
+ * the algorithm comes from our keys, never from the token; the claims are
+ * read only after the signature matched. Pure: no sockets, no clock, no
+ * logging; uses jansson, libcrypto (through jwt_sig), b64url and acl (for
+ * the subject rule) only.
  */
 #include "jwt.h"
 
 #include "acl.h"
 #include "b64url.h"
+#include "jwt_sig.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HS256_MAC_LEN 32
+#define HS256_MAC_LEN JWT_HS256_MAC_LEN
 /* Secrets come from config; anything this long is a mistake, not a key. */
 #define HS256_SECRET_MAX 65536
 /* Key rotation needs two or three; more is a configuration error. */
-#define KEYS_MAX 64
+#define KEYS_MAX JWT_KEYS_MAX
+/* The longest signature segment: an RSA signature of JWT_RSA_MAX_BITS. */
+#define SIG_MAX (JWT_RSA_MAX_BITS / 8)
 
 static const char hs256_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
@@ -35,8 +39,7 @@ void jwt_verifier_init(struct jwt_verifier *v)
 int jwt_verifier_add_hs256(struct jwt_verifier *v, const unsigned char *secret,
 			   size_t len, struct gw_error *err)
 {
-	unsigned char *copy = NULL;
-	struct jwt_key *keys;
+	struct jwt_key k;
 
 	if (!v || !secret)
 		return gw_fail(err, GW_EBADREQ, "missing hs256 secret");
@@ -50,36 +53,130 @@ int jwt_verifier_add_hs256(struct jwt_verifier *v, const unsigned char *secret,
 			       HS256_SECRET_MAX);
 	if (v->nkeys >= KEYS_MAX)
 		return gw_fail(err, GW_EBADREQ, "too many keys");
-	copy = malloc(len);
-	if (!copy)
+	memset(&k, 0, sizeof(k));
+	k.alg = JWT_ALG_HS256;
+	k.secret = malloc(len);
+	if (!k.secret)
 		return gw_fail(err, GW_ENOMEM, "out of memory");
-	memcpy(copy, secret, len);
-	keys = realloc(v->keys, (v->nkeys + 1) * sizeof(*keys));
-	if (!keys) {
-		OPENSSL_cleanse(copy, len);
-		free(copy);
+	memcpy(k.secret, secret, len);
+	k.secret_len = len;
+	return jwt_keys_push(&v->keys, &v->nkeys, &k, err);
+}
+
+int jwt_verifier_add_pkey(struct jwt_verifier *v, struct evp_pkey_st *pk,
+			  const char *kid, enum jwt_alg want,
+			  struct gw_error *err)
+{
+	struct jwt_key k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	k.pkey = pk;
+	if (!v || !pk) {
+		EVP_PKEY_free(pk);
+		return gw_fail(err, GW_EBADREQ, "missing key");
+	}
+	if ((rc = jwt_pkey_alg(pk, &k.alg, err))) {
+		EVP_PKEY_free(pk);
+		return rc;
+	}
+	if (want && want != k.alg) {
+		EVP_PKEY_free(pk);
+		return gw_fail(err, GW_EBADREQ, "key is for %s, not %s",
+			       jwt_alg_name(k.alg), jwt_alg_name(want));
+	}
+	if (kid && (!*kid || strlen(kid) > JWT_KID_MAX)) {
+		EVP_PKEY_free(pk);
+		return gw_fail(err, GW_EBADREQ, "kid empty or over %d bytes",
+			       JWT_KID_MAX);
+	}
+	if (kid && !(k.kid = strdup(kid))) {
+		EVP_PKEY_free(pk);
 		return gw_fail(err, GW_ENOMEM, "out of memory");
 	}
-	v->keys = keys;
-	v->keys[v->nkeys].alg = JWT_ALG_HS256;
-	v->keys[v->nkeys].secret = copy;
-	v->keys[v->nkeys].secret_len = len;
-	v->nkeys++;
+	return jwt_keys_push(&v->keys, &v->nkeys, &k, err);
+}
+
+static void key_release(struct jwt_key *k)
+{
+	if (k->secret) {
+		OPENSSL_cleanse(k->secret, k->secret_len);
+		free(k->secret);
+	}
+	EVP_PKEY_free(k->pkey);
+	free(k->kid);
+	memset(k, 0, sizeof(*k));
+}
+
+int jwt_keys_push(struct jwt_key **keys, size_t *n, struct jwt_key *k,
+		  struct gw_error *err)
+{
+	struct jwt_key *nk;
+
+	if (*n >= KEYS_MAX) {
+		key_release(k);
+		return gw_fail(err, GW_EBADREQ, "too many keys (at most %d)",
+			       KEYS_MAX);
+	}
+	nk = realloc(*keys, (*n + 1) * sizeof(*nk));
+	if (!nk) {
+		key_release(k);
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	}
+	*keys = nk;
+	nk[(*n)++] = *k;
+	memset(k, 0, sizeof(*k));
 	return 0;
+}
+
+void jwt_keys_free(struct jwt_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		key_release(&keys[i]);
+	free(keys);
+}
+
+void jwt_verifier_set_remote(struct jwt_verifier *v, struct jwt_key *keys,
+			     size_t n)
+{
+	jwt_keys_free(v->remote, v->nremote);
+	v->remote = keys;
+	v->nremote = n;
+}
+
+enum jwt_alg jwt_alg_parse(const char *s)
+{
+	/* exact spellings only: "hs256", "none", "None" are no algorithm */
+	if (!s)
+		return 0;
+	if (strcmp(s, "HS256") == 0)
+		return JWT_ALG_HS256;
+	if (strcmp(s, "RS256") == 0)
+		return JWT_ALG_RS256;
+	if (strcmp(s, "ES256") == 0)
+		return JWT_ALG_ES256;
+	return 0;
+}
+
+const char *jwt_alg_name(enum jwt_alg alg)
+{
+	switch (alg) {
+	case JWT_ALG_HS256:
+		return "HS256";
+	case JWT_ALG_RS256:
+		return "RS256";
+	case JWT_ALG_ES256:
+		return "ES256";
+	}
+	return "?";
 }
 
 void jwt_verifier_release(struct jwt_verifier *v)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < v->nkeys; i++) {
-		if (v->keys[i].secret) {
-			OPENSSL_cleanse(v->keys[i].secret,
-					v->keys[i].secret_len);
-			free(v->keys[i].secret);
-		}
-	}
-	free(v->keys);
+	jwt_keys_free(v->keys, v->nkeys);
+	jwt_keys_free(v->remote, v->nremote);
 	free(v->issuer);
 	free(v->audience);
 	memset(v, 0, sizeof(*v));
@@ -93,18 +190,11 @@ void jwt_claims_release(struct jwt_claims *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* HMAC-SHA256 of data into mac; 0 or GW_EINTERNAL. */
 static int hs256(const unsigned char *key, size_t keylen,
 		 const unsigned char *data, size_t n,
 		 unsigned char mac[HS256_MAC_LEN])
 {
-	size_t outlen = 0;
-
-	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data,
-		       n, mac, HS256_MAC_LEN, &outlen) ||
-	    outlen != HS256_MAC_LEN)
-		return GW_EINTERNAL;
-	return 0;
+	return jwt_sig_hs256(key, keylen, data, n, mac);
 }
 
 /* Splits into exactly three dot-separated segments; false otherwise. */
@@ -241,20 +331,97 @@ static int check_claims(const struct jwt_verifier *v, const json_t *c,
 	return 0;
 }
 
+/* Key i of v: the configured keys, then the fetched ones. */
+static const struct jwt_key *key_at(const struct jwt_verifier *v, size_t i)
+{
+	return i < v->nkeys ? &v->keys[i] : &v->remote[i - v->nkeys];
+}
+
+/* Whether k may check a token of alg with kid (NULL: none). A key bound to
+ * a kid serves that kid (and tokens without one); a key without a kid
+ * serves every token of its algorithm. */
+static bool key_fits(const struct jwt_key *k, enum jwt_alg alg,
+		     const char *kid)
+{
+	return k->alg == alg && (!kid || !k->kid || strcmp(k->kid, kid) == 0);
+}
+
+static bool kid_known(const struct jwt_verifier *v, const char *kid)
+{
+	for (size_t i = 0; i < v->nkeys + v->nremote; i++) {
+		const struct jwt_key *k = key_at(v, i);
+
+		if (k->kid && strcmp(k->kid, kid) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The header's alg and kid. alg is 0 unless it is exactly one we know; a
+ * kid must be a string of 1..JWT_KID_MAX bytes without NUL (it is compared
+ * as a C string). false: a malformed header.
+ */
+static bool header_fields(const json_t *hdr, enum jwt_alg *alg,
+			  const char **kid)
+{
+	const json_t *a = json_object_get(hdr, "alg");
+	const json_t *k = json_object_get(hdr, "kid");
+
+	*alg = json_is_string(a) ? jwt_alg_parse(json_string_value(a)) : 0;
+	*kid = NULL;
+	if (!k)
+		return true;
+	if (!json_is_string(k) || json_string_length(k) == 0 ||
+	    json_string_length(k) > JWT_KID_MAX ||
+	    strlen(json_string_value(k)) != json_string_length(k))
+		return false;
+	*kid = json_string_value(k);
+	return true;
+}
+
+/* Every HS256 candidate is tried, with no early exit; true on a match. */
+static int check_mac(const struct jwt_verifier *v, const char *kid,
+		     const char *token, size_t signed_len,
+		     const unsigned char *sig, size_t siglen, bool *match)
+{
+	unsigned char mac[HS256_MAC_LEN];
+	int rc = 0;
+
+	*match = false;
+	if (siglen != HS256_MAC_LEN)
+		return 0;
+	for (size_t i = 0; i < v->nkeys + v->nremote; i++) {
+		const struct jwt_key *k = key_at(v, i);
+
+		if (!key_fits(k, JWT_ALG_HS256, kid) || !k->secret)
+			continue;
+		rc = hs256(k->secret, k->secret_len,
+			   (const unsigned char *)token, signed_len, mac);
+		if (rc)
+			break;
+		*match |= CRYPTO_memcmp(mac, sig, HS256_MAC_LEN) == 0;
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
 int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,
 	       int64_t now_s, struct jwt_claims *out, struct gw_error *err)
 {
 	struct segment seg[3];
-	unsigned char sig[HS256_MAC_LEN + 1];
-	unsigned char mac[HS256_MAC_LEN];
+	unsigned char sig[SIG_MAX + 1];
 	unsigned char *buf = NULL;
 	json_t *hdr = NULL;
 	json_t *claims = NULL;
-	const json_t *alg;
+	enum jwt_alg alg;
+	const char *kid;
+	size_t signed_len;
 	size_t maxlen;
 	size_t n = 0;
-	size_t nhs = 0;
-	int match = 0;
+	size_t nalg = 0;
+	size_t nfit = 0;
+	bool match = false;
 	int rc;
 
 	if (out)
@@ -267,6 +434,7 @@ int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,
 	if (!split3(token, len, seg))
 		return gw_fail(err, GW_EUNAUTH,
 			       "token must have three segments");
+	signed_len = seg[0].n + 1 + seg[1].n;
 
 	/* One buffer fits either decoded segment: both are shorter than len. */
 	buf = malloc(B64URL_DECODED_MAX(len) + 1);
@@ -274,7 +442,7 @@ int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,
 		return gw_fail(err, GW_ENOMEM, "out of memory");
 
 	hdr = segment_object(&seg[0], buf);
-	if (!hdr) {
+	if (!hdr || !header_fields(hdr, &alg, &kid)) {
 		rc = gw_fail(err, GW_EUNAUTH, "malformed header");
 		goto cleanup;
 	}
@@ -282,12 +450,22 @@ int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,
 		rc = gw_fail(err, GW_EUNAUTH, "unsupported crit header");
 		goto cleanup;
 	}
-	for (size_t i = 0; i < v->nkeys; i++)
-		nhs += v->keys[i].alg == JWT_ALG_HS256;
-	alg = json_object_get(hdr, "alg");
-	if (nhs == 0 || !json_is_string(alg) ||
-	    strcmp(json_string_value(alg), "HS256") != 0) {
+	/* A kid nobody has may be a key the issuer rotated in: whoever
+	 * fetches keys hears of it (and rate-limits it: the header is not
+	 * authenticated yet). HS256 secrets are never fetched. */
+	if (kid && (alg == JWT_ALG_RS256 || alg == JWT_ALG_ES256) &&
+	    v->unknown_kid && !kid_known(v, kid))
+		v->unknown_kid(v->unknown_kid_ctx, kid);
+	for (size_t i = 0; i < v->nkeys + v->nremote; i++) {
+		nalg += key_at(v, i)->alg == alg;
+		nfit += alg && key_fits(key_at(v, i), alg, kid);
+	}
+	if (!alg || nalg == 0) {
 		rc = gw_fail(err, GW_EUNAUTH, "algorithm not allowed");
+		goto cleanup;
+	}
+	if (nfit == 0) {
+		rc = gw_fail(err, GW_EUNAUTH, "unknown kid");
 		goto cleanup;
 	}
 
@@ -296,24 +474,27 @@ int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,
 		rc = gw_fail(err, GW_EUNAUTH, "malformed payload");
 		goto cleanup;
 	}
-	if (seg[2].n != B64URL_ENCODED_LEN(HS256_MAC_LEN) ||
-	    b64url_decode(seg[2].p, seg[2].n, sig, &n) != 0 ||
-	    n != HS256_MAC_LEN) {
+	if (seg[2].n == 0 || seg[2].n > B64URL_ENCODED_LEN(SIG_MAX) ||
+	    b64url_decode(seg[2].p, seg[2].n, sig, &n) != 0) {
 		rc = gw_fail(err, GW_EUNAUTH, "bad signature");
 		goto cleanup;
 	}
-	/* Every HS256 key is tried, with no early exit. */
-	for (size_t i = 0; i < v->nkeys; i++) {
-		if (v->keys[i].alg != JWT_ALG_HS256)
-			continue;
-		rc = hs256(v->keys[i].secret, v->keys[i].secret_len,
-			   (const unsigned char *)token,
-			   seg[0].n + 1 + seg[1].n, mac);
+	if (alg == JWT_ALG_HS256) {
+		rc = check_mac(v, kid, token, signed_len, sig, n, &match);
 		if (rc) {
 			rc = gw_fail(err, rc, "mac computation failed");
 			goto cleanup;
 		}
-		match |= CRYPTO_memcmp(mac, sig, HS256_MAC_LEN) == 0;
+	} else {
+		/* public keys: nothing secret to time, so the first match
+		 * ends the search */
+		for (size_t i = 0; i < v->nkeys + v->nremote && !match; i++) {
+			const struct jwt_key *k = key_at(v, i);
+
+			match = key_fits(k, alg, kid) &&
+				jwt_sig_verify(k, (const unsigned char *)token,
+					       signed_len, sig, n);
+		}
 	}
 	if (!match) {
 		rc = gw_fail(err, GW_EUNAUTH, "bad signature");
@@ -328,7 +509,6 @@ int jwt_verify(const struct jwt_verifier *v, const char *token, size_t len,
 	rc = check_claims(v, claims, now_s, out, err);
 
 cleanup:
-	OPENSSL_cleanse(mac, sizeof(mac));
 	json_decref(claims);
 	json_decref(hdr);
 	free(buf);

@@ -18,6 +18,7 @@ struct store;
 struct live;
 struct resolver;
 struct sync;
+struct jwks_fetch;
 
 struct app {
 	uv_loop_t *loop;
@@ -29,6 +30,7 @@ struct app {
 	struct resolver *resolver;    /* owned by main */
 	struct sync *sync;            /* owned by main */
 	struct jwt_verifier jwt;      /* owned by main */
+	struct jwks_fetch *jwks;      /* owned by main; NULL: no auth.jwks_url */
 	struct identity_cfg idcfg;    /* points into cfg and jwt */
 	const char *node;             /* borrowed from cfg */
 	bool draining;                /* SIGTERM: not ready, closing */

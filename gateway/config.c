@@ -54,7 +54,20 @@ static const struct opt opts[] = {
 	{"auth.jwt_secret", "SYNCGATE_JWT_SECRET", T_STR, O(jwt_secret), "", 0, 0,
 	 F_SECRET | F_NOFILE, NULL, "HS256 secret, at least 32 bytes (environment only)"},
 	{"auth.jwt_public_key", "SYNCGATE_JWT_PUBLIC_KEY", T_STR, O(jwt_public_key),
-	 "", 0, 0, 0, NULL, "PEM file for RS256/ES256 (not supported yet)"},
+	 "", 0, 0, 0, NULL,
+	 "PEM file of an RS256/ES256 public key (several: comma-separated)"},
+	{"auth.jwks_file", "SYNCGATE_JWKS_FILE", T_STR, O(jwks_file), "", 0, 0, 0,
+	 NULL, "JWK Set file of RS256/ES256 public keys, read at start"},
+	{"auth.jwks_url", "SYNCGATE_JWKS_URL", T_STR, O(jwks_url), "", 0, 0, 0,
+	 NULL, "JWK Set URL (https; http only to loopback), fetched and refreshed"},
+	{"auth.jwks_refresh_s", "SYNCGATE_JWKS_REFRESH_S", T_INT, O(jwks_refresh_s),
+	 "300", 10, 604800, 0, NULL, "seconds between two fetches of auth.jwks_url"},
+	{"auth.jwks_min_refresh_s", "SYNCGATE_JWKS_MIN_REFRESH_S", T_INT,
+	 O(jwks_min_refresh_s), "30", 1, 3600, 0, NULL,
+	 "a token with an unknown kid refetches auth.jwks_url at most this often"},
+	{"auth.jwks_timeout_ms", "SYNCGATE_JWKS_TIMEOUT_MS", T_INT,
+	 O(jwks_timeout_ms), "5000", 100, 60000, 0, NULL,
+	 "whole-fetch timeout of auth.jwks_url (connect included)"},
 	{"auth.issuer", "SYNCGATE_AUTH_ISSUER", T_STR, O(issuer), "", 0, 0, 0, NULL,
 	 "required iss claim (empty: not checked)"},
 	{"auth.audience", "SYNCGATE_AUTH_AUDIENCE", T_STR, O(audience), "", 0, 0, 0,
@@ -298,7 +311,70 @@ static int parse_patterns(json_t *arr, char ***out, size_t *n, const char *what,
 
 /* The options a file may not give twice: a list would be parsed onto the
  * first one ("ws": {"allowed_origins": ..} and "ws.allowed_origins"). */
-enum { SEEN_COLLECTIONS = 1, SEEN_PERMS = 2, SEEN_ORIGINS = 4, SEEN_KEYS = 8 };
+enum {
+	SEEN_COLLECTIONS = 1, SEEN_PERMS = 2, SEEN_ORIGINS = 4, SEEN_KEYS = 8,
+	SEEN_PUBKEYS = 16
+};
+
+/* An optional string member of a key entry, copied. */
+static int pubkey_str(json_t *e, const char *key, bool required, char **out,
+		      struct gw_error *err)
+{
+	json_t *v = json_object_get(e, key);
+
+	if (!v && !required)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return gw_fail(err, GW_EBADREQ,
+			       "auth.jwt_public_keys: \"%s\" must be a non-empty "
+			       "string", key);
+	if (!(*out = strdup(json_string_value(v))))
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* auth.jwt_public_keys: [{"kid","alg","pem_file"}]; the keys themselves
+ * are read at start (main), not here. */
+static int parse_pubkeys(json_t *arr, struct config *c, struct gw_error *err)
+{
+	size_t i;
+	json_t *e;
+	int rc;
+
+	if (!json_is_array(arr))
+		return gw_fail(err, GW_EBADREQ,
+			       "auth.jwt_public_keys must be an array of objects");
+	c->pubkeys = calloc(json_array_size(arr) + 1, sizeof(*c->pubkeys));
+	if (!c->pubkeys)
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	json_array_foreach(arr, i, e) {
+		struct config_pubkey *k = &c->pubkeys[i];
+		const char *key;
+		json_t *v;
+
+		if (!json_is_object(e))
+			return gw_fail(err, GW_EBADREQ,
+				       "auth.jwt_public_keys must be an array of "
+				       "objects");
+		json_object_foreach(e, key, v) {
+			if (strcmp(key, "kid") && strcmp(key, "alg") &&
+			    strcmp(key, "pem_file"))
+				return gw_fail(err, GW_EBADREQ,
+					       "auth.jwt_public_keys: unknown key "
+					       "\"%s\"", key);
+		}
+		c->npubkeys++;
+		if ((rc = pubkey_str(e, "pem_file", true, &k->pem_file, err)) ||
+		    (rc = pubkey_str(e, "kid", false, &k->kid, err)) ||
+		    (rc = pubkey_str(e, "alg", false, &k->alg, err)))
+			return rc;
+		if (k->alg && strcmp(k->alg, "RS256") && strcmp(k->alg, "ES256"))
+			return gw_fail(err, GW_EBADREQ,
+				       "auth.jwt_public_keys: alg must be RS256 or "
+				       "ES256");
+	}
+	return 0;
+}
 
 static int given_twice(unsigned *seen, unsigned bit, const char *name,
 		       struct gw_error *err)
@@ -343,6 +419,10 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 			if (!rc)
 				rc = parse_patterns(v, &c->allowed_origins,
 						    &c->norigins, name, err);
+		} else if (strcmp(name, "auth.jwt_public_keys") == 0) {
+			rc = given_twice(seen, SEEN_PUBKEYS, name, err);
+			if (!rc)
+				rc = parse_pubkeys(v, c, err);
 		} else if (json_is_object(v) && !find_opt(name)) {
 			rc = load_object(c, v, name, envp, seen, err);
 		} else if (!(o = find_opt(name))) {
@@ -631,6 +711,12 @@ void config_release(struct config *c)
 	acl_perms_release(&c->default_perms);
 	apikey_release(&c->api_keys);
 	netaddr_set_release(&c->trusted);
+	for (size_t i = 0; i < c->npubkeys; i++) {
+		free(c->pubkeys[i].kid);
+		free(c->pubkeys[i].alg);
+		free(c->pubkeys[i].pem_file);
+	}
+	free(c->pubkeys);
 	if (c->redis_password)
 		memset(c->redis_password, 0, strlen(c->redis_password));
 	free(c->redis_password);
@@ -662,8 +748,8 @@ void config_print_help(FILE *out)
 	fprintf(out,
 		"\nThe config file (JSON, --config or SYNCGATE_CONFIG) uses the dotted names\n"
 		"as nested objects, plus \"collections\", \"auth.default_permissions\",\n"
-		"\"auth.api_keys\" (or SYNCGATE_API_KEYS) and \"ws.allowed_origins\"\n"
-		"(see docs/configuration.md).\n");
+		"\"auth.api_keys\" (or SYNCGATE_API_KEYS), \"auth.jwt_public_keys\" and\n"
+		"\"ws.allowed_origins\" (see docs/configuration.md).\n");
 }
 
 static void print_str(struct sbuf *sb, const char *s)
@@ -765,6 +851,18 @@ void config_print(const struct config *c, FILE *out)
 		if (i)
 			sbuf_addc(&sb, ',');
 		print_str(&sb, c->allowed_origins[i]);
+	}
+	sbuf_adds(&sb, "],\"auth.jwt_public_keys\":[");
+	for (size_t i = 0; i < c->npubkeys; i++) {
+		const struct config_pubkey *k = &c->pubkeys[i];
+
+		sbuf_adds(&sb, i ? ",{\"kid\":" : "{\"kid\":");
+		print_str(&sb, k->kid);
+		sbuf_adds(&sb, ",\"alg\":");
+		print_str(&sb, k->alg);
+		sbuf_adds(&sb, ",\"pem_file\":");
+		print_str(&sb, k->pem_file);
+		sbuf_addc(&sb, '}');
 	}
 	sbuf_adds(&sb, "]}\n");
 	if (!sbuf_failed(&sb))

@@ -19,6 +19,13 @@
 #include "netaddr.h"
 #include "policy.h"
 
+/* One entry of auth.jwt_public_keys (file only). */
+struct config_pubkey {
+	char *kid;      /* owned; NULL: the key serves any kid */
+	char *alg;      /* owned; NULL: from the key (RSA RS256, P-256 ES256) */
+	char *pem_file; /* owned */
+};
+
 struct config {
 	/* table-driven options: see config.c for names, env vars, defaults */
 	char *node_id;
@@ -28,7 +35,12 @@ struct config {
 	char *redis_url;
 	char *auth_mode;            /* "jwt" or "none" */
 	char *jwt_secret;           /* environment only; never printed */
-	char *jwt_public_key;
+	char *jwt_public_key;       /* PEM file paths, comma-separated */
+	char *jwks_file;
+	char *jwks_url;
+	int jwks_refresh_s;
+	int jwks_min_refresh_s;     /* unknown-kid refreshes at most this often */
+	int jwks_timeout_ms;
 	char *issuer;
 	char *audience;
 	int leeway_s;
@@ -77,6 +89,8 @@ struct config {
 	struct apikey_set api_keys; /* file or SYNCGATE_API_KEYS; hashes only */
 	char **allowed_origins;     /* owned array of owned strings */
 	size_t norigins;
+	struct config_pubkey *pubkeys; /* owned: auth.jwt_public_keys */
+	size_t npubkeys;
 	/* parsed from redis_url */
 	char *redis_host;
 	int redis_port;

@@ -16,6 +16,9 @@
 #include "config.h"
 #include "devtoken.h"
 #include "hub.h"
+#include "jwks.h"
+#include "jwks_fetch.h"
+#include "jwt_sig.h"
 #include "keys.h"
 #include "log.h"
 #include "map.h"
@@ -59,6 +62,9 @@ static void finish(struct proc *p)
 	 * and go on to Redis, which is still there */
 	resolver_free(p->app.resolver);
 	p->app.resolver = NULL;
+	/* the verifier keeps the keys fetched last (released after the loop) */
+	jwks_fetch_free(p->app.jwks);
+	p->app.jwks = NULL;
 	/* commands in flight fail now: requests waiting on them get their
 	 * answers (MHD must still be running to take them), the hub its refs */
 	store_free(p->app.store);
@@ -131,11 +137,93 @@ static int make_token(const struct config *cfg, const char *sub)
 	return 0;
 }
 
+/* One PEM public key file into the verifier; 0 or -1 (logged). */
+static int add_pem_file(struct jwt_verifier *v, const char *path,
+			const char *kid, const char *alg)
+{
+	struct gw_error e = {0, ""};
+	struct evp_pkey_st *pk;
+	enum jwt_alg got = 0;
+	size_t len = 0;
+	char *pem;
+
+	if (jwks_read_file(path, JWT_PEM_MAX, &pem, &len, &e)) {
+		log_error("auth: public key: %s", e.msg);
+		return -1;
+	}
+	pk = jwt_pkey_from_pem(pem, len, &got, &e);
+	free(pem);
+	if (!pk || jwt_verifier_add_pkey(v, pk, kid, alg ? jwt_alg_parse(alg) : 0,
+					 &e)) {
+		log_error("auth: public key %s: %s", path, e.msg);
+		return -1;
+	}
+	log_info("auth: %s public key%s%s from %s", jwt_alg_name(got),
+		 kid ? " kid " : "", kid ? kid : "", path);
+	return 0;
+}
+
+/* auth.jwt_public_key (comma-separated paths) and auth.jwt_public_keys. */
+static int add_pem_keys(struct proc *p)
+{
+	struct config *c = &p->cfg;
+	char *list = strdup(c->jwt_public_key), *save = NULL, *tok;
+	int rc = 0;
+
+	if (!list)
+		return -1;
+	for (tok = strtok_r(list, ",", &save); tok && !rc;
+	     tok = strtok_r(NULL, ",", &save)) {
+		tok += strspn(tok, " \t");
+		for (size_t n = strlen(tok); n && (tok[n - 1] == ' ' ||
+						   tok[n - 1] == '\t'); n--)
+			tok[n - 1] = '\0';
+		if (*tok)
+			rc = add_pem_file(&p->app.jwt, tok, NULL, NULL);
+	}
+	free(list);
+	for (size_t i = 0; i < c->npubkeys && !rc; i++)
+		rc = add_pem_file(&p->app.jwt, c->pubkeys[i].pem_file,
+				  c->pubkeys[i].kid, c->pubkeys[i].alg);
+	return rc;
+}
+
+/* auth.jwks_file into the configured keys; 0 or -1 (logged). */
+static int add_jwks_file(struct proc *p)
+{
+	const char *path = p->cfg.jwks_file;
+	struct gw_error e = {0, ""};
+	struct jwks_report rep;
+	size_t len = 0;
+	char *doc;
+	int rc;
+
+	if (jwks_read_file(path, JWKS_MAX_BYTES, &doc, &len, &e)) {
+		log_error("auth.jwks_file: %s", e.msg);
+		return -1;
+	}
+	rc = jwks_parse(doc, len, &p->app.jwt.keys, &p->app.jwt.nkeys, &rep,
+			&e);
+	free(doc);
+	if (rc || rep.used == 0) {
+		log_error("auth.jwks_file %s: %s", path,
+			  rc ? e.msg : rep.ignored ? rep.why : "no keys");
+		return -1;
+	}
+	if (rep.ignored)
+		log_info("auth.jwks_file %s: %zu keys (%zu skipped; first: %s)",
+			 path, rep.used, rep.ignored, rep.why);
+	else
+		log_info("auth.jwks_file %s: %zu keys", path, rep.used);
+	return 0;
+}
+
 /* Checks and sets up authentication; returns 0 or exits with a message. */
 static int setup_auth(struct proc *p)
 {
 	struct config *c = &p->cfg;
 	struct gw_error e = {0, ""};
+	bool public_keys;
 
 	jwt_verifier_init(&p->app.jwt);
 	p->app.jwt.leeway_s = c->leeway_s;
@@ -144,18 +232,29 @@ static int setup_auth(struct proc *p)
 		log_warn("AUTH IS OFF (auth.mode=none): anyone can read and write "
 			 "every collection. Development only.");
 	} else {
-		if (c->jwt_public_key[0]) {
-			log_error("auth.jwt_public_key (RS256/ES256) is not supported in "
-				  "this version; use SYNCGATE_JWT_SECRET (HS256)");
+		if (add_pem_keys(p) || (c->jwks_file[0] && add_jwks_file(p)))
+			return -1;
+		if (c->jwks_url[0] && jwks_url_check(c->jwks_url, &e)) {
+			log_error("auth.jwks_url: %s", e.msg);
 			return -1;
 		}
-		if (jwt_verifier_add_hs256(&p->app.jwt, (const unsigned char *)c->jwt_secret,
+		public_keys = p->app.jwt.nkeys > 0 || c->jwks_url[0];
+		/* the secret is optional once public keys are configured; a
+		 * secret that is set must still be long enough */
+		if ((c->jwt_secret[0] || !public_keys) &&
+		    jwt_verifier_add_hs256(&p->app.jwt, (const unsigned char *)c->jwt_secret,
 					   strlen(c->jwt_secret), &e)) {
 			log_error("auth.mode=jwt needs SYNCGATE_JWT_SECRET of at least %d "
-				  "bytes (HS256, RFC 7518 3.2): %s", JWT_HS256_MIN_SECRET,
-				  e.msg);
+				  "bytes (HS256, RFC 7518 3.2) or public keys "
+				  "(auth.jwt_public_key, auth.jwt_public_keys, "
+				  "auth.jwks_file, auth.jwks_url): %s",
+				  JWT_HS256_MIN_SECRET, e.msg);
 			return -1;
 		}
+		if (public_keys && (!c->issuer[0] || !c->audience[0]))
+			log_warn("auth: public keys without auth.issuer and "
+				 "auth.audience: tokens the same keys sign for other "
+				 "applications are accepted too");
 		if (c->issuer[0] && !(p->app.jwt.issuer = strdup(c->issuer)))
 			return -1;
 		if (c->audience[0] && !(p->app.jwt.audience = strdup(c->audience)))
@@ -246,6 +345,19 @@ static int start(struct proc *p)
 		p->app.resolver = resolver_new(p->app.loop, &rs);
 		p->app.sync = sync_new(&p->app);
 		if (!p->app.resolver || !p->app.sync)
+			return -1;
+	}
+	if (!p->app.dev_open && c->jwks_url[0]) {
+		struct jwks_fetch_opts jo;
+
+		memset(&jo, 0, sizeof(jo));
+		jo.url = c->jwks_url;
+		jo.refresh_s = c->jwks_refresh_s;
+		jo.min_refresh_s = c->jwks_min_refresh_s;
+		jo.timeout_ms = c->jwks_timeout_ms;
+		jo.user_agent = "syncgate/" SYNCGATE_VERSION;
+		p->app.jwks = jwks_fetch_new(p->app.loop, &p->app.jwt, &jo);
+		if (!p->app.jwks)
 			return -1;
 	}
 	p->rest = rest_start(&p->app);

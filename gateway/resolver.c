@@ -442,8 +442,12 @@ static CURLcode call_setup(struct rcall *c, const struct resolver_req *req)
 	SET(CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeout_ms);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
-	SET(CURLOPT_POSTFIELDS, c->body);
+	if (req->get) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+		SET(CURLOPT_POSTFIELDS, c->body);
+	}
 	SET(CURLOPT_HTTPHEADER, c->headers);
 	SET(CURLOPT_WRITEFUNCTION, on_data);
 	SET(CURLOPT_WRITEDATA, c);

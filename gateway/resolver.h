@@ -8,6 +8,7 @@
 #ifndef SG_RESOLVER_H
 #define SG_RESOLVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -44,6 +45,7 @@ struct resolver_req {
 	size_t len;
 	const char *const *headers;      /* "Name: value" lines, NULL-terminated, copied; may be NULL */
 	int timeout_ms;                  /* whole call, connect included; >= 1 */
+	bool get;                        /* a GET (body ignored), e.g. a JWK Set */
 };
 
 /* NULL on OOM or when libcurl cannot start. */
@@ -52,8 +54,8 @@ struct resolver *resolver_new(uv_loop_t *loop, const struct resolver_opts *o);
  * RESOLVER_ERROR), then frees r once libuv has closed its handles (run the
  * loop afterwards). NULL is a no-op. Not from inside a resolver callback. */
 void resolver_free(struct resolver *r);
-/* Starts a POST. Returns 0 and then calls cb exactly once, later, from the
- * loop (never from inside resolver_call); or returns GW_EBUSY (max_inflight
+/* Starts a POST (a GET when req->get). Returns 0 and then calls cb exactly
+ * once, later, from the loop (never from inside resolver_call); or returns GW_EBUSY (max_inflight
  * calls already in flight), GW_EBADREQ (bad URL scheme) or GW_ENOMEM, and
  * then never calls cb. */
 int resolver_call(struct resolver *r, const struct resolver_req *req,

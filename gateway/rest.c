@@ -19,6 +19,7 @@
 #include "devtoken.h"
 #include "httpcheck.h"
 #include "identity.h"
+#include "jwks_fetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
@@ -261,6 +262,8 @@ static enum MHD_Result h_ready(struct req *q, const char *url)
 		why = store_status(app->store);
 	else if (!live_ready(app->live))
 		why = "redis subscriber link not established";
+	else if (app->jwks && !jwks_fetch_loaded(app->jwks))
+		why = "no keys from auth.jwks_url yet";
 	if (!why)
 		return send_json(q, MHD_HTTP_OK, "{\"ready\":true}");
 	sbuf_adds(&sb, "{\"ready\":false,\"reason\":");

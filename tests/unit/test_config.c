@@ -498,6 +498,62 @@ static void test_bad_file_json_message(void **state)
 	assert_int_equal(bad, 0);
 }
 
+static void test_public_keys(void **state)
+{
+	char *path = tmp_file(
+		"{\"auth\":{\"jwt_public_keys\":["
+		"{\"kid\":\"a\",\"pem_file\":\"/k/a.pem\"},"
+		"{\"alg\":\"ES256\",\"pem_file\":\"/k/b.pem\"}],"
+		"\"jwks_url\":\"https://idp.example/jwks\","
+		"\"jwks_refresh_s\":60}}");
+	const char *args[] = {"--config", path, NULL};
+	const char *bad[] = {
+		"{\"auth\":{\"jwt_public_keys\":{}}}",
+		"{\"auth\":{\"jwt_public_keys\":[\"a.pem\"]}}",
+		"{\"auth\":{\"jwt_public_keys\":[{\"kid\":\"a\"}]}}",
+		"{\"auth\":{\"jwt_public_keys\":[{\"pem_file\":\"\"}]}}",
+		"{\"auth\":{\"jwt_public_keys\":[{\"pem_file\":\"a\","
+		"\"alg\":\"HS256\"}]}}",
+		"{\"auth\":{\"jwt_public_keys\":[{\"pem_file\":\"a\","
+		"\"x\":1}]}}",
+		"{\"auth\":{\"jwt_public_keys\":[]},"
+		"\"auth.jwt_public_keys\":[]}",
+		"{\"auth\":{\"jwks_refresh_s\":1}}",
+		"{\"auth\":{\"jwks_min_refresh_s\":0}}",
+	};
+	struct config c;
+	enum config_action act;
+	struct gw_error e;
+	char *out;
+
+	(void)state;
+	assert_int_equal(load(&c, args, NULL, &act, &e), 0);
+	assert_int_equal(c.npubkeys, 2);
+	assert_string_equal(c.pubkeys[0].kid, "a");
+	assert_null(c.pubkeys[0].alg);
+	assert_string_equal(c.pubkeys[1].alg, "ES256");
+	assert_null(c.pubkeys[1].kid);
+	assert_string_equal(c.pubkeys[1].pem_file, "/k/b.pem");
+	assert_string_equal(c.jwks_url, "https://idp.example/jwks");
+	assert_int_equal(c.jwks_refresh_s, 60);
+	assert_int_equal(c.jwks_min_refresh_s, 30);
+	assert_int_equal(c.jwks_timeout_ms, 5000);
+	out = printed(&c);
+	assert_non_null(strstr(out, "\"auth.jwt_public_keys\":[{\"kid\":\"a\","
+				    "\"alg\":null,\"pem_file\":\"/k/a.pem\"}"));
+	free(out);
+	config_release(&c);
+	drop_file(path);
+	for (size_t i = 0; i < GW_ARRAY_LEN(bad); i++) {
+		path = tmp_file(bad[i]);
+		args[1] = path;
+		if (load(&c, args, NULL, &act, &e) != GW_EBADREQ)
+			fail_msg("accepted %s", bad[i]);
+		config_release(&c);
+		drop_file(path);
+	}
+}
+
 static void test_collections(void **state)
 {
 	char *path = tmp_file(
@@ -936,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_print_hides_secrets),
+		cmocka_unit_test(test_public_keys),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_callback_policy),

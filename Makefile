@@ -36,7 +36,8 @@ LDLIBS   := $(PKG_LIBS) -lm
 
 # Adapters and the program shell talk to libraries and sockets; everything
 # else is the pure core, linked into the unit tests as libcore.a.
-ADAPTER_SRC := gateway/main.c gateway/rest.c gateway/rest_mhd.c \
+ADAPTER_SRC := gateway/main.c gateway/rest.c gateway/rest_answer.c \
+	gateway/rest_handlers.c gateway/rest_mhd.c \
 	gateway/webroot.c gateway/ws.c gateway/sync_write.c gateway/sync_answer.c \
 	gateway/sync_resolve.c gateway/sync_read.c \
 	gateway/resolver.c gateway/jwks_fetch.c $(wildcard pubsub/redis_*.c)

@@ -393,6 +393,14 @@ test('${sub} is the subject as a whole: "bob" never reaches "bob.smith"\'s or "b
   });
   assert.equal((await put('bob')).status, 403);
   assert.equal((await put('bob.smith')).status, 201);
+  // an Auth0-style subject: "|" is read as ".", for actors and ${sub}
+  const a0 = token('auth0|64f0', { sync: perms });
+  const w = await fetch(`${gw.url}/v1/collections/user.auth0.64f0.notes/docs/n1`, {
+    method: 'PUT', headers: { authorization: `Bearer ${a0}`, 'content-type': 'application/json' }, body: '{"data":1}',
+  });
+  const wj = await w.json();
+  assert.equal(w.status, 201, JSON.stringify(wj));
+  assert.equal(wj.actor, 'auth0.64f0');
   // a pattern where ${sub} cannot be whole is refused: the token is not valid
   // eslint-disable-next-line no-template-curly-in-string
   for (const p of ['user.${sub}x', 'u.${sub}${sub}']) {

@@ -306,6 +306,15 @@ static void test_valid_claims_out(void **state)
 	assert_null(c.sync);
 	jwt_claims_release(&c); /* zeroed: safe again */
 	free(tok);
+	/* Auth0-style subjects: "|" becomes "." */
+	tok = forge(HDR, PSUB("google-oauth2|1034"));
+	assert_int_equal(verify_with(&ver, tok, &c, &e), 0);
+	assert_string_equal(c.sub, "google-oauth2.1034");
+	jwt_claims_release(&c);
+	free(tok);
+	tok = forge(HDR, PSUB("a|b:c"));
+	assert_int_equal(verify_with(&ver, tok, &c, &e), GW_EUNAUTH);
+	free(tok);
 }
 
 static void test_alg_none_empty_signature(void **state)

@@ -170,6 +170,10 @@ static const struct opt opts[] = {
 	 "", 0, 0, 0, NULL,
 	 "load balancers whose X-Forwarded-For is believed: addresses and "
 	 "networks, comma-separated (10.0.0.0/8,127.0.0.1)"},
+	{"cors_origins", "SYNCGATE_CORS_ORIGINS", T_STR, O(cors_origins), "", 0, 0,
+	 0, NULL,
+	 "web origins whose pages may call the REST API (CORS), comma-separated "
+	 "(https://app.example.com); none by default"},
 	{"limits.ws_connections", "SYNCGATE_LIMIT_WS_CONNECTIONS", T_INT,
 	 O(ws_conn_max), "15000", 1, 1000000, 0, NULL, "concurrent WebSockets"},
 	{"limits.ws_auth_timeout_s", "SYNCGATE_LIMIT_WS_AUTH_TIMEOUT_S", T_INT,

@@ -68,6 +68,7 @@ struct config {
 	int http_conn_per_ip;
 	int ws_conn_per_ip;
 	char *trusted_proxies;           /* the option's text */
+	char *cors_origins;              /* comma-separated, "" none */
 	struct netaddr_set trusted;      /* parsed from it */
 	int ws_conn_max;
 	int ws_auth_timeout_s;

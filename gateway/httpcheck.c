@@ -97,6 +97,30 @@ bool httpcheck_static_path(const char *url)
 	return true;
 }
 
+bool httpcheck_origin_listed(const char *list, const char *origin)
+{
+	size_t n;
+
+	if (!list || !origin || !*origin)
+		return false;
+	n = strlen(origin);
+	while (*list) {
+		const char *end = strchr(list, ','), *a = list, *b;
+
+		if (!end)
+			end = list + strlen(list);
+		b = end;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if ((size_t)(b - a) == n && memcmp(a, origin, n) == 0)
+			return true;
+		list = *end ? end + 1 : end;
+	}
+	return false;
+}
+
 const char *httpcheck_mime_type(const char *path)
 {
 	static const struct {

@@ -57,6 +57,10 @@ size_t httpcheck_unescape(char *s);
  */
 bool httpcheck_static_path(const char *url);
 
+/* Whether origin is one of the comma-separated list (exact, whitespace
+ * around entries ignored; "" lists none). */
+bool httpcheck_origin_listed(const char *list, const char *origin);
+
 /* The Content-Type for path by its extension; application/octet-stream
  * for any other. Returns a static string. */
 const char *httpcheck_mime_type(const char *path);

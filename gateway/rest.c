@@ -218,11 +218,20 @@ static bool rate_ok(struct req *q)
  * may go on, q->refuse otherwise. */
 static void decide_route(struct req *q, const char *url, const char *method)
 {
+	static const struct route preflight = {T_STATIC, 0, PUBLIC,
+					       rest_h_preflight};
 	const char *why = NULL;
 	int target = parse_target(q, url, &why);
 	unsigned m = method_bit(method);
 	const struct route *rt = NULL;
 
+	/* a browser's CORS preflight: it carries no token, on any path */
+	if (strcmp(method, "OPTIONS") == 0 &&
+	    MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+					"Access-Control-Request-Method")) {
+		q->rt = &preflight;
+		return;
+	}
 	if (target < 0) {
 		q->refuse = target;
 		snprintf(q->refuse_msg, sizeof(q->refuse_msg), "%s", why ? why : "");

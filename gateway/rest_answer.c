@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpcheck.h"
 #include "log.h"
 #include "metrics.h"
 #include "rest_mhd.h"
@@ -15,6 +16,31 @@
 /* ---- answering ----------------------------------------------------------- */
 
 
+
+/* A page of an origin in cors_origins may read the answer (and the
+ * headers a client needs); any other origin gets nothing that lets it. */
+static void cors_headers(struct req *q, struct MHD_Response *resp)
+{
+	const char *origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+							 "Origin");
+
+	if (!q->r->app->cfg->cors_origins[0])
+		return;
+	MHD_add_response_header(resp, "Vary", "Origin");
+	if (!httpcheck_origin_listed(q->r->app->cfg->cors_origins, origin))
+		return;
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+	MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+				"ETag, Retry-After, X-Request-Id, Idempotent-Replayed");
+	if (strcmp(q->method, "OPTIONS") == 0) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+					"GET, HEAD, PUT, DELETE");
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+					"Authorization, Content-Type, If-Match, "
+					"Idempotency-Key, X-API-Key");
+		MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+	}
+}
 
 enum MHD_Result rest_send_body(struct req *q, int status, char *body,
 				 size_t len, const char *ctype,
@@ -44,6 +70,7 @@ enum MHD_Result rest_send_body(struct req *q, int status, char *body,
 		MHD_add_response_header(resp, "Allow", meta->allow);
 	if (meta && meta->replayed)
 		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+	cors_headers(q, resp);
 	if (close_after)
 		MHD_add_response_header(resp, "Connection", "close");
 	else

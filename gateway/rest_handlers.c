@@ -289,3 +289,24 @@ enum MHD_Result rest_h_conflicts(struct req *q, const char *url)
 	GW_UNUSED(url);
 	return since_page(q, sync_conflicts);
 }
+
+/* A CORS preflight (OPTIONS with Access-Control-Request-Method): 204 with
+ * what the origin may send (rest_answer.c adds the CORS headers), or 403
+ * for an origin not in cors_origins. */
+enum MHD_Result rest_h_preflight(struct req *q, const char *url)
+{
+	const char *origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+							 "Origin");
+	char *empty = calloc(1, 1);
+
+	GW_UNUSED(url);
+	if (!httpcheck_origin_listed(q->r->app->cfg->cors_origins, origin)) {
+		free(empty);
+		return rest_send_error(q, GW_EFORBIDDEN,
+				       "this origin may not call the API "
+				       "(cors_origins)");
+	}
+	if (!empty)
+		return rest_send_error(q, GW_ENOMEM, NULL);
+	return rest_send_body(q, 204, empty, 0, "text/plain", NULL);
+}

@@ -100,5 +100,6 @@ enum MHD_Result rest_h_doc_get(struct req *q, const char *url);
 enum MHD_Result rest_h_list(struct req *q, const char *url);
 enum MHD_Result rest_h_changes(struct req *q, const char *url);
 enum MHD_Result rest_h_conflicts(struct req *q, const char *url);
+enum MHD_Result rest_h_preflight(struct req *q, const char *url);
 
 #endif

@@ -379,9 +379,27 @@ static void test_public_host_table(void **state)
 	}
 }
 
+static void test_origin_listed(void **state)
+{
+	static const char list[] = "https://app.example, http://localhost:3000,";
+
+	(void)state;
+	assert_true(httpcheck_origin_listed(list, "https://app.example"));
+	assert_true(httpcheck_origin_listed(list, "http://localhost:3000"));
+	assert_false(httpcheck_origin_listed(list, "https://app.example.evil"));
+	assert_false(httpcheck_origin_listed(list, "https://app.exampl"));
+	assert_false(httpcheck_origin_listed(list, "http://app.example"));
+	assert_false(httpcheck_origin_listed(list, ""));
+	assert_false(httpcheck_origin_listed(list, NULL));
+	assert_false(httpcheck_origin_listed("", "https://app.example"));
+	assert_false(httpcheck_origin_listed(NULL, "https://app.example"));
+	assert_false(httpcheck_origin_listed("*", "https://app.example"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_origin_listed),
 		cmocka_unit_test(test_headers_table),
 		cmocka_unit_test(test_count),
 		cmocka_unit_test(test_count_then_check),

@@ -24,7 +24,7 @@ end
 
 --#include life
 local epoch, seq = life_check(meta, log, ARGV[4], ARGV[5])
-if not epoch then epoch, seq = life_create(meta, log, ARGV[4]) end
+if not epoch then epoch, seq = life_create_read(meta, log, ARGV[4]) end
 
 local from = '-'
 if ARGV[1] ~= '' then from = '(' .. ARGV[1] end

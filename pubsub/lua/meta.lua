@@ -1,7 +1,8 @@
 #!lua
 --[[
 meta.lua - a collection's head, creating its epoch on first use (DESIGN.md
-section 11: the first operation on a collection creates its epoch), and
+section 11: the first operation on a collection creates its epoch; made by
+a read, it is forgotten after a while unless a write comes, life.lua), and
 giving it a new one when the Redis that served it is not this one (life.lua).
 A new epoch continues after the last id the log ever had, so stream ids only
 grow.
@@ -22,5 +23,5 @@ end
 --#include life
 local epoch, seq, base, rotated = life_check(meta, log, ARGV[1], ARGV[2])
 if epoch then return {epoch, seq, base, rotated and 1 or 0} end
-epoch, seq, base = life_create(meta, log, ARGV[1])
+epoch, seq, base = life_create_read(meta, log, ARGV[1])
 return {epoch, seq, base, 0}

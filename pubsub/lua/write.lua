@@ -103,6 +103,7 @@ if create then
              'run', live_run_id())
 end
 redis.call('HSET', meta, 'seq', s)
+redis.call('PERSIST', meta) -- an epoch a read made is kept from now on
 redis.call('HSET', docs, id, full)
 if not cur then redis.call('ZADD', ids, 0, id) end
 if conflict ~= '' then

@@ -61,6 +61,36 @@ test('a log whose last generated id is past its last entry: the write is refused
   assert.equal(seqOf(first.offset), 1);
 });
 
+test('reads of collections never written leave nothing permanent in Redis; the first write keeps the epoch', async () => {
+  const names = Array.from({ length: 20 }, (_, i) => uniqueColl(`edge-read${i}`));
+  for (const [i, c] of names.entries()) {
+    const r = i % 2 ? await req(gw, 'GET', `/v1/collections/${c}/changes`) : await req(gw, 'GET', `/v1/collections/${c}/docs`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(seqOf(r.json.offset), 0);
+  }
+  for (const c of names) {
+    const keys = (await redis.raw('KEYS', `sg:{${c}}:*`)).split('\n').filter(Boolean);
+    assert.deepEqual(keys, [key(c, 'meta')], `${c}: only the epoch is kept`);
+    const ttl = Number(await redis.raw('PTTL', key(c, 'meta')));
+    assert.ok(ttl > 0 && ttl <= 900000, `${c}: the epoch of a read expires (PTTL ${ttl})`);
+  }
+  // the first write adopts the epoch the read made, and keeps it
+  const c = names[1];
+  const head = (await req(gw, 'GET', `/v1/collections/${c}/changes`)).json.offset;
+  const w = await putOk(gw, c, 'd', { n: 1 });
+  assert.equal(epochOf(w.offset), epochOf(head), 'the write continues the epoch the read saw');
+  assert.equal(seqOf(w.offset), 1);
+  assert.equal(await redis.raw('PTTL', key(c, 'meta')), '-1', 'written: permanent');
+  // forgotten before any write: the next read makes a new epoch, and a
+  // reader with the old head gets a reset, not a gap
+  const lone = names[2];
+  const old = (await req(gw, 'GET', `/v1/collections/${lone}/changes`)).json.offset;
+  await redis.raw('DEL', key(lone, 'meta'));
+  const r = await req(gw, 'GET', `/v1/collections/${lone}/changes?since=${old}`);
+  assert.equal(r.status, 200, r.text);
+  if (epochOf(r.json.offset) !== epochOf(old)) assert.equal(r.json.reset, true, r.text);
+});
+
 test('a stored document without the offset tail is replaced by the next write (not 503 forever)', async () => {
   const c = uniqueColl('edge-tail');
   await putOk(gw, c, 'seed', { n: 0 });

@@ -53,3 +53,18 @@ local function life_create(meta, log, new_epoch)
   redis.call('HSET', meta, 'epoch', new_epoch, 'seq', s, 'base', s, 'run', live_run_id())
   return new_epoch, s, s
 end
+
+-- A collection that has only been read (no log: nothing was ever written)
+-- keeps the epoch a read made for READ_TTL_MS, then forgets it, so reads
+-- of ever new names never fill a Redis that may not evict. The first write
+-- makes it permanent (write.lua: PERSIST). Forgotten, the next operation
+-- makes a new epoch; a reader holding the old "<epoch>:0" gets a reset.
+local READ_TTL_MS = 900000
+
+local function life_create_read(meta, log, new_epoch)
+  local epoch, seq, base = life_create(meta, log, new_epoch)
+  if redis.call('EXISTS', log) == 0 then
+    redis.call('PEXPIRE', meta, READ_TTL_MS)
+  end
+  return epoch, seq, base
+end

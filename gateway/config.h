@@ -62,6 +62,7 @@ struct config {
 	int http_header_timeout_s;
 	int http_body_timeout_s;
 	int actors_per_subject;
+	int64_t page_bytes;
 	int requests_per_s, requests_burst;       /* REST, per caller */
 	int ws_messages_per_s, ws_messages_burst; /* per WebSocket */
 	int http_conn_max;

@@ -318,6 +318,7 @@ static int start(struct proc *p)
 	so.conn.name = "command";
 	so.reconnected = store_reconnected;
 	so.lossless_restarts = c->lossless_restarts;
+	so.page_bytes = (size_t)c->page_bytes;
 	so.ctx = p;
 	p->app.store = store_new(p->app.loop, &so);
 	memset(&lo, 0, sizeof(lo));

@@ -38,6 +38,7 @@ void scripts_init(struct scripts *sc)
 		[SCRIPT_LIST] = {lua_list, &lua_list_len},
 		[SCRIPT_READ] = {lua_read, &lua_read_len},
 		[SCRIPT_RECORD] = {lua_record, &lua_record_len},
+		[SCRIPT_LOG] = {lua_log, &lua_log_len},
 	};
 
 	for (int i = 0; i < SCRIPT_COUNT; i++) {

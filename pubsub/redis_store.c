@@ -61,6 +61,7 @@ struct op {
 
 struct store {
 	const char *trust;      /* "1": lossless_restarts, else "0" */
+	size_t page_bytes;      /* store_opts.page_bytes */
 	struct rconn *conn;     /* owned */
 	struct health *health;  /* owned */
 	struct scripts scripts; /* health borrows it */
@@ -455,14 +456,14 @@ int store_log(struct store *s, const char *coll, uint64_t from, size_t count,
 
 	if (!o)
 		return GW_ENOMEM;
-	op_args(o, "XRANGE");
+	o->argc = 2; /* EVALSHA sha */
+	op_args(o, "1");
 	op_args(o, op_key(o, 0, KEYS_LOG));
 	snprintf(o->nums[0], sizeof(o->nums[0]), "%llu-0", (unsigned long long)from);
 	op_args(o, o->nums[0]);
-	op_args(o, "+");
-	op_args(o, "COUNT");
 	op_args(o, op_num(o, 1, count));
-	return op_send(o);
+	op_args(o, op_num(o, 2, s->page_bytes));
+	return op_script(o, SCRIPT_LOG);
 }
 
 int store_list(struct store *s, const char *coll, const char *after,
@@ -484,6 +485,7 @@ int store_list(struct store *s, const char *coll, const char *after,
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
 	op_args(o, s->trust);
+	op_args(o, op_num(o, 1, s->page_bytes));
 	return op_script(o, SCRIPT_LIST);
 }
 
@@ -550,6 +552,7 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 		return NULL;
 	scripts_init(&s->scripts);
 	s->trust = opts->lossless_restarts ? "1" : "0";
+	s->page_bytes = opts->page_bytes ? opts->page_bytes : 4u << 20;
 	co = opts->conn;
 	co.up = conn_up;
 	co.down = conn_down;

@@ -33,6 +33,9 @@ struct store_opts {
 	 * than the live one (a restart, failover or restore) gets a new epoch
 	 * on its next touch; true: the operator says restarts lose nothing */
 	bool lossless_restarts;
+	/* bytes a list page, a changes page or a replay batch may hold past
+	 * its first document (0: a default) */
+	size_t page_bytes;
 };
 
 /* Shortest time between two rotations of one collection for a `since`

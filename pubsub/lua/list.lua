@@ -7,13 +7,15 @@ ARGV[1] "" for the first page, else the last id of the previous page
 ARGV[2] page size (ids read)    ARGV[3] "1" to include tombstones
 ARGV[4] epoch to create if the collection has none (or needs a new one)
 ARGV[5] "1" when restarts are declared lossless (life.lua)
+ARGV[6] byte budget: past the first document, the page ends before the one
+        that would pass it (next is then the last id it holds)
 
 Reply: {epoch, seq, next, doc...}  next is "" on the last page. Tombstones
 are skipped unless asked for, so a page may hold fewer than ARGV[2] docs.
 ]]
 local ids, docs, meta, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local limit = tonumber(ARGV[2])
-if not limit or limit < 1 or ARGV[4] == '' then
+local limit, budget = tonumber(ARGV[2]), tonumber(ARGV[6])
+if not limit or limit < 1 or ARGV[4] == '' or not budget then
   return redis.error_reply('ERR syncgate list.lua: bad arguments')
 end
 --#include types
@@ -37,10 +39,16 @@ end
 local out = {epoch, seq, nxt}
 if #page > 0 then
   local vals = redis.call('HMGET', docs, unpack(page))
+  local used = 0
   for i = 1, #vals do
     local d = vals[i]
     if d and (ARGV[3] == '1' or
         string.match(d, '^{"collection":"[^"]*","id":"[^"]*","deleted":(%a+)') ~= 'true') then
+      used = used + #d
+      if #out > 3 and used > budget then
+        out[3] = page[i - 1]
+        break
+      end
       out[#out + 1] = d
     end
   end

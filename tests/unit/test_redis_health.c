@@ -332,7 +332,7 @@ static void answer_marker(size_t i, const char *old)
 	answer(i, 0, &r);
 }
 
-/* A connect or recheck sent the six SCRIPT LOADs (table order), then INFO,
+/* A connect or recheck sent the SCRIPT LOADs (table order), then INFO,
  * from index first on. */
 static void assert_checks_sent(struct rig *r, size_t first)
 {
@@ -385,14 +385,14 @@ static void test_connect(void **state)
 	assert_string_equal(health_status(r->h), "checking redis");
 	assert_int_equal(r->passed, 0);
 
-	answer_info(6, INFO_OK("noeviction", "7.2.4"));
+	answer_info(SCRIPT_COUNT, INFO_OK("noeviction", "7.2.4"));
 	assert_string_equal(health_status(r->h), "");
 	assert_true(health_ready(r->h));
 	assert_int_equal(r->passed, 1);
 	/* then the instance marker is set; none before this process: no news */
-	assert_int_equal(nsent, 8);
-	assert_string_equal(sent[7].cmd, "SET");
-	answer_marker(7, NULL);
+	assert_int_equal(nsent, SCRIPT_COUNT + 2);
+	assert_string_equal(sent[SCRIPT_COUNT + 1].cmd, "SET");
+	answer_marker(SCRIPT_COUNT + 1, NULL);
 	assert_int_equal(r->passed, 1);
 	/* the connection's own state counts too */
 	fake_up = false;
@@ -401,9 +401,9 @@ static void test_connect(void **state)
 
 	/* a recheck that passes again, marker in place, is not news */
 	health_recheck(r->h);
-	assert_checks_sent(r, 8);
-	answer_info(14, INFO_OK("noeviction", "7.2.4"));
-	answer_marker(15, RUN_ID);
+	assert_checks_sent(r, SCRIPT_COUNT + 2);
+	answer_info(2 * SCRIPT_COUNT + 2, INFO_OK("noeviction", "7.2.4"));
+	answer_marker(2 * SCRIPT_COUNT + 3, RUN_ID);
 	assert_true(health_ready(r->h));
 	assert_int_equal(r->passed, 1);
 }

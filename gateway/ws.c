@@ -704,7 +704,11 @@ struct ws *ws_start(struct app *app)
 	 * of each event by a linear scan over every fd (a quarter of the
 	 * CPU at 10,000 sockets); fd_refused keeps the fd budget instead */
 	w->fd_ceiling = ws_fd_ceiling(app);
-	info.max_http_header_pool = 64;
+	/* header tables are held from the first byte of a handshake to its
+	 * end: a pool of 64 is taken by 64 stalled handshakes, so more of
+	 * them (16 KiB each at most), held no longer than 5 s idle */
+	info.max_http_header_pool = 256;
+	info.timeout_secs_ah_idle = 5;
 	w->retry.secs_since_valid_ping = 30;
 	w->retry.secs_since_valid_hangup = 70;
 	info.retry_and_idle_policy = &w->retry;

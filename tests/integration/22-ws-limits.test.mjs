@@ -314,6 +314,25 @@ test('many sockets opening and closing leave the gauges at 0', async () => {
   await gaugeIs('syncgate_websocket_connections', 0);
 });
 
+test('100 stalled handshakes do not keep a real one waiting', async () => {
+  // each holds one of libwebsockets' header tables until it times out
+  const stalled = [];
+  for (let i = 0; i < 100; i++) {
+    const sock = net.connect(gw.wsPort, '127.0.0.1');
+    sock.on('error', () => {});
+    sock.on('connect', () => sock.write(`GET /v1/ws HTTP/1.1\r\nHost: x\r\nX-Stall-${i}: a`));
+    stalled.push(sock);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  const c = await gw.ws({ token: adminToken('stall') });
+  await c.wait('welcome');
+  const ms = Date.now() - t0;
+  assert.ok(ms < 2000, `a handshake next to 100 stalled ones took ${ms} ms`);
+  await c.close();
+  for (const s of stalled) s.destroy();
+});
+
 test('gateway exits cleanly', async () => {
   assertCleanExit(assert, await gw.stop());
   stopped = true;

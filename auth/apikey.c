@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "names.h"
 
 /* SHA-256 of the empty string: a key nobody could present on purpose,
@@ -21,17 +22,6 @@ static const unsigned char empty_sha256[32] = {
 	0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
 	0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 };
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* 64 hex digits (either case: sha256sum writes lower case) into out. */
 static bool parse_sha256(const json_t *v, unsigned char out[32])

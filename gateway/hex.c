@@ -1,5 +1,5 @@
 /*
- * hex.c - lower-case hex encoding. Pure: libc only.
+ * hex.c - lower-case hex encoding, and reading hex digits. Pure: libc only.
  */
 #include "hex.h"
 
@@ -13,4 +13,15 @@ void hex_encode(const void *p, size_t n, char *out)
 		out[2 * i + 1] = digits[b[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -10,4 +10,7 @@
  * (2 * n + 1 bytes). */
 void hex_encode(const void *p, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(char c);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "utf8.h"
 
 #define KEYS_SMALL 8 /* objects up to this many keys: pairwise check */
@@ -79,17 +80,11 @@ static int hex4(const unsigned char *p, unsigned *out)
 	unsigned v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		unsigned c = p[i];
+		int d = hex_digit((char)p[i]);
 
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if (c >= 'a' && c <= 'f')
-			c -= 'a' - 10;
-		else if (c >= 'A' && c <= 'F')
-			c -= 'A' - 10;
-		else
+		if (d < 0)
 			return -1;
-		v = v << 4 | c;
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;

@@ -169,7 +169,7 @@ static const struct opt opts[] = {
 	{"limits.ws_connections_per_ip", "SYNCGATE_LIMIT_WS_CONNECTIONS_PER_IP",
 	 T_INT, O(ws_conn_per_ip), "0", 0, 1000000, 0, NULL,
 	 "WebSockets one client address may hold (the handshake gets 429 past "
-	 "it; 0, the default: no limit but ws.max_connections)"},
+	 "it; 0, the default: no limit but limits.ws_connections)"},
 	{"trusted_proxies", "SYNCGATE_TRUSTED_PROXIES", T_STR, O(trusted_proxies),
 	 "", 0, 0, 0, NULL,
 	 "load balancers whose X-Forwarded-For is believed: addresses and "

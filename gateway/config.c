@@ -154,6 +154,13 @@ static const struct opt opts[] = {
 	{"limits.requests_burst", "SYNCGATE_LIMIT_REQUESTS_BURST", T_INT,
 	 O(requests_burst), "20000", 1, 10000000, 0, NULL,
 	 "REST requests one caller may send at once above the rate"},
+	{"limits.auth_failures_per_s", "SYNCGATE_LIMIT_AUTH_FAILURES_PER_S", T_INT,
+	 O(auth_failures_per_s), "100", 0, 1000000, 0, NULL,
+	 "failed authentications a second one client address may keep up; past "
+	 "it, its requests and handshakes get 429 unchecked (0: no limit)"},
+	{"limits.auth_failures_burst", "SYNCGATE_LIMIT_AUTH_FAILURES_BURST", T_INT,
+	 O(auth_failures_burst), "1000", 1, 10000000, 0, NULL,
+	 "failed authentications one client address may have at once"},
 	{"limits.ws_messages_per_s", "SYNCGATE_LIMIT_WS_MESSAGES_PER_S", T_INT,
 	 O(ws_messages_per_s), "1000", 0, 1000000, 0, NULL,
 	 "messages per second a WebSocket may keep up (close 4029 past it; "

@@ -65,6 +65,7 @@ struct config {
 	int64_t page_bytes;
 	int requests_per_s, requests_burst;       /* REST, per caller */
 	int ws_messages_per_s, ws_messages_burst; /* per WebSocket */
+	int auth_failures_per_s, auth_failures_burst; /* per client address */
 	int http_conn_max;
 	int http_conn_per_ip;
 	int ws_conn_per_ip;

@@ -114,3 +114,14 @@ bool rl_table_take(struct rl_table *t, const char *key, double rate,
 	}
 	return rl_take(b, rate, burst, now_ms, retry_after_s);
 }
+
+bool rl_table_has(struct rl_table *t, const char *key, double rate,
+		  double burst, int64_t now_ms, int *retry_after_s)
+{
+	struct rl_bucket *b, probe;
+
+	if (rate <= 0 || !(b = map_get(&t->m, key)))
+		return true;
+	probe = *b;
+	return rl_take(&probe, rate, burst, now_ms, retry_after_s);
+}

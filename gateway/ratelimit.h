@@ -37,5 +37,9 @@ void rl_table_free(struct rl_table *t);
 bool rl_table_take(struct rl_table *t, const char *key, double rate,
 		   double burst, int64_t now_ms, int *retry_after_s);
 size_t rl_table_count(const struct rl_table *t);
+/* Whether key's bucket has a token now, without taking it (a key without
+ * a bucket has them all). */
+bool rl_table_has(struct rl_table *t, const char *key, double rate,
+		  double burst, int64_t now_ms, int *retry_after_s);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "rest.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "httpcheck.h"
 #include "identity.h"
 #include "log.h"
+#include "netaddr.h"
 #include "ratelimit.h"
 #include "rest_mhd.h"
 #include "rest_req.h"
@@ -25,7 +27,39 @@
 
 /* ---- authentication ------------------------------------------------------ */
 
-/* 0 with q->who set, or GW_EUNAUTH with why in msg (200 bytes). */
+static int64_t mono_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The address q comes from (behind a trusted proxy, the one its
+ * X-Forwarded-For names). */
+static void client_addr(struct req *q, char *out)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char peer[NETADDR_STR_MAX + 1] = "";
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  peer, sizeof(peer));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  peer, sizeof(peer));
+	netaddr_client(&q->r->app->cfg->trusted, peer,
+		       MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+						   "X-Forwarded-For"),
+		       out);
+}
+
+/* 0 with q->who set, or GW_EUNAUTH with why in msg (200 bytes), or
+ * GW_ERATE when q's address has failed too often (nothing checked). */
 static int authenticate(struct req *q, char *msg)
 {
 	struct app *app = q->r->app;
@@ -36,8 +70,23 @@ static int authenticate(struct req *q, char *msg)
 	struct gw_error e = {0, ""};
 	int rc;
 
+	char addr[NETADDR_STR_MAX + 1];
+	const struct config *cfg = app->cfg;
+	int64_t now = mono_now_ms();
+
+	/* an address that keeps failing gets 429 without a look at what it
+	 * sends (brute force, or a flood of tokens to verify) */
+	client_addr(q, addr);
+	if (!rl_table_has(q->r->auth_fails, addr, cfg->auth_failures_per_s,
+			  cfg->auth_failures_burst, now, &q->retry_after)) {
+		snprintf(msg, 200, "too many failed authentications from this "
+			 "address; retry later");
+		return GW_ERATE;
+	}
 	if (!app->dev_open && h && identity_bearer(h, &tok, &len)) {
 		snprintf(msg, 200, "Authorization must be \"Bearer <token>\"");
+		rl_table_take(q->r->auth_fails, addr, cfg->auth_failures_per_s,
+			      cfg->auth_failures_burst, now, NULL);
 		return GW_EUNAUTH;
 	}
 	/* with its length: the key is hashed exactly as sent */
@@ -54,6 +103,8 @@ static int authenticate(struct req *q, char *msg)
 				"authentication failed: %s (%lu refusals not "
 				"logged before)", e.msg, dropped);
 		snprintf(msg, 200, "%s", e.msg);
+		rl_table_take(q->r->auth_fails, addr, cfg->auth_failures_per_s,
+			      cfg->auth_failures_burst, now, NULL);
 		return GW_EUNAUTH;
 	}
 	if (key && !q->who.open)
@@ -196,15 +247,11 @@ static int parse_target(struct req *q, const char *url, const char **why)
 static bool rate_ok(struct req *q)
 {
 	const struct config *cfg = q->r->app->cfg;
-	struct timespec ts;
-	int64_t now;
 
 	if (q->who.open || !q->r->rates)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (rl_table_take(q->r->rates, q->who.sub, cfg->requests_per_s,
-			  cfg->requests_burst, now, &q->retry_after))
+			  cfg->requests_burst, mono_now_ms(), &q->retry_after))
 		return true;
 	q->refuse = GW_ERATE;
 	snprintf(q->refuse_msg, sizeof(q->refuse_msg),
@@ -246,8 +293,10 @@ static void decide_route(struct req *q, const char *url, const char *method)
 		return;
 	}
 	if (rt->access != PUBLIC) {
-		if (authenticate(q, q->refuse_msg)) {
-			q->refuse = GW_EUNAUTH;
+		int rc = authenticate(q, q->refuse_msg);
+
+		if (rc) {
+			q->refuse = rc;
 			return;
 		}
 		if (!rate_ok(q))
@@ -421,9 +470,12 @@ struct rest *rest_start(struct app *app)
 	hooks.arg = r;
 	/* a bucket per caller, for as many callers as could be busy at once */
 	r->rates = rl_table_new(100000);
-	r->mhd = r->rates ? rest_mhd_start(app->loop, app->cfg, &hooks) : NULL;
+	r->auth_fails = rl_table_new(100000);
+	r->mhd = r->rates && r->auth_fails ?
+		rest_mhd_start(app->loop, app->cfg, &hooks) : NULL;
 	if (!r->mhd) {
 		rl_table_free(r->rates);
+		rl_table_free(r->auth_fails);
 		free(r);
 		return NULL;
 	}
@@ -444,5 +496,6 @@ void rest_stop(struct rest *r)
 		return;
 	rest_mhd_stop(r->mhd);
 	rl_table_free(r->rates);
+	rl_table_free(r->auth_fails);
 	free(r);
 }

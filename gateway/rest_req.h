@@ -30,6 +30,7 @@ struct rest {
 	bool closing;           /* quiesced: documents answer 503 */
 	char keep_alive[24];    /* Keep-Alive: timeout=<limits.http_timeout_s> */
 	struct rl_table *rates; /* owned: a bucket per caller */
+	struct rl_table *auth_fails; /* owned: a bucket per client address */
 };
 
 struct req {

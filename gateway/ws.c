@@ -22,6 +22,7 @@
 #include "netaddr.h"
 #include "metrics.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "sbuf.h"
 #include "session.h"
 
@@ -42,6 +43,7 @@ struct ws {
 	int64_t refused_at;     /* last "fd ceiling" log line, seconds */
 	unsigned refused;       /* refused since that line */
 	struct map per_ip;      /* client address -> sessions (uintptr_t) */
+	struct rl_table *auth_fails; /* failed handshakes per client address */
 };
 
 struct ws_sess {
@@ -340,6 +342,7 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	struct identity id;
 	struct gw_error e = {0, ""};
 	unsigned long dropped;
+	char ip[NETADDR_STR_MAX + 1];
 	int n;
 
 	n = lws_hdr_copy(wsi, buf, 256, WSI_TOKEN_GET_URI);
@@ -355,10 +358,14 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 	}
 	if (lws_hdr_copy(wsi, buf, 16, WSI_TOKEN_VERSION) < 0 || strcmp(buf, "13") != 0)
 		return refuse_version(wsi);
+	client_addr(w, wsi, ip);
+	if (!rl_table_has(w->auth_fails, ip, app->cfg->auth_failures_per_s,
+			  app->cfg->auth_failures_burst, now_s() * 1000, NULL)) {
+		/* an address that keeps failing: nothing of it is checked */
+		lws_return_http_status(wsi, 429, NULL);
+		return 1;
+	}
 	if (app->cfg->ws_conn_per_ip) {
-		char ip[NETADDR_STR_MAX + 1];
-
-		client_addr(w, wsi, ip);
 		if (sessions_of(w, ip) >= (uintptr_t)app->cfg->ws_conn_per_ip) {
 			if (log_refusal_ok(&dropped))
 				log_msg(LOG_INFO, NULL, NULL, "ws handshake refused: "
@@ -400,6 +407,10 @@ static int confirm_upgrade(struct ws *w, struct lws *wsi)
 					"%s (%lu refusals not logged before)",
 					malformed ? "malformed Authorization header"
 						  : e.msg, dropped);
+			rl_table_take(w->auth_fails, ip,
+				      app->cfg->auth_failures_per_s,
+				      app->cfg->auth_failures_burst,
+				      now_s() * 1000, NULL);
 			lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
 			return 1;
 		}
@@ -678,6 +689,11 @@ struct ws *ws_start(struct app *app)
 		return NULL;
 	w->app = app;
 	map_init(&w->per_ip);
+	w->auth_fails = rl_table_new(100000);
+	if (!w->auth_fails) {
+		free(w);
+		return NULL;
+	}
 	w->env.hub = app->hub;
 	w->env.idcfg = &app->idcfg;
 	w->env.node = app->node;
@@ -718,6 +734,7 @@ struct ws *ws_start(struct app *app)
 	if (!w->ctx) {
 		log_error("cannot start libwebsockets");
 		map_release(&w->per_ip);
+		rl_table_free(w->auth_fails);
 		free(w);
 		return NULL;
 	}
@@ -757,5 +774,6 @@ void ws_free(struct ws *w)
 		return;
 	ws_stop(w);
 	map_release(&w->per_ip);
+	rl_table_free(w->auth_fails);
 	free(w);
 }

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { Redis, Gateway, assertCleanExit, token, sleep } from './lib/harness.mjs';
 import { assertError, request } from './lib/rest-helpers.mjs';
 
@@ -24,7 +25,10 @@ before(async () => {
     redis,
     node: 'gw-rates',
     config: {
-      limits: { requests_per_s: RATE, requests_burst: BURST, ws_messages_per_s: RATE, ws_messages_burst: BURST },
+      limits: {
+        requests_per_s: RATE, requests_burst: BURST, ws_messages_per_s: RATE, ws_messages_burst: BURST,
+        auth_failures_per_s: 1, auth_failures_burst: 5,
+      },
       auth: { api_keys: [{ name: 'svc1', sha256: createHash('sha256').update(KEY).digest('hex'), read: ['rl.*'], write: [] }] },
     },
   });
@@ -84,6 +88,41 @@ test('a WebSocket sending past its rate is closed with 4029; the others stay', a
     await sleep(1000 / RATE + 20);
   }
   await calm.close();
+});
+
+/** GET /v1/collections/rl.a/docs/d0 from a loopback source address. */
+function getFrom(localAddress, auth) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: gw.httpPort, path: '/v1/collections/rl.a/docs/d0', localAddress, agent: false,
+      headers: { authorization: `Bearer ${auth}` },
+    }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] })); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('an address that keeps failing authentication gets 429, unchecked; other addresses do not', async () => {
+  const bad = 'e30.e30.nope';
+  const from = '127.0.0.5';
+  const seen = [];
+  for (let i = 0; i < 8; i++) seen.push((await getFrom(from, bad)).status);
+  assert.deepEqual(seen.slice(0, 5), [401, 401, 401, 401, 401], `${seen}`);
+  assert.ok(seen.slice(5).every((s) => s === 429), `${seen}`);
+  // while it lasts, even a good token from there waits; elsewhere all is well
+  const good = await getFrom(from, BOB);
+  assert.equal(good.status, 429);
+  assert.ok(Number(good.retryAfter) >= 1);
+  assert.equal((await getFrom('127.0.0.6', BOB)).status, 200);
+  assert.equal((await getFrom('127.0.0.6', bad)).status, 401);
+  // the WebSocket handshake shares nothing with REST but follows the rule
+  for (let i = 0; i < 5; i++) {
+    await assert.rejects(gw.ws({ token: bad, localAddress: '127.0.0.7' }), (e) => e.status === 401);
+  }
+  await assert.rejects(gw.ws({ token: BOB, localAddress: '127.0.0.7' }), (e) => e.status === 429);
+  // one failure a second refills it
+  await sleep(1100);
+  assert.equal((await getFrom(from, BOB)).status, 200);
 });
 
 test('the gateway stops cleanly', async () => {

@@ -68,6 +68,18 @@ static void test_table(void **state)
 	}
 	assert_true(rl_table_count(t) <= 4);
 	rl_table_free(t);
+	/* looking does not take */
+	t = rl_table_new(4);
+	assert_non_null(t);
+	assert_true(rl_table_has(t, "nobody", 1, 2, 1000, &ra));
+	assert_true(rl_table_take(t, "a", 1, 2, 1000, &ra));
+	assert_true(rl_table_has(t, "a", 1, 2, 1000, &ra));
+	assert_true(rl_table_has(t, "a", 1, 2, 1000, &ra));
+	assert_true(rl_table_take(t, "a", 1, 2, 1000, &ra));
+	assert_false(rl_table_has(t, "a", 1, 2, 1000, &ra));
+	assert_int_equal(ra, 1);
+	assert_true(rl_table_has(t, "a", 1, 2, 2000, &ra));
+	rl_table_free(t);
 	rl_table_free(NULL);
 }
 

@@ -1,4 +1,4 @@
-// F08 (PR size, quick): 100 subscribers in a child Node process that is
+// F08 (PR size, quick): 200 subscribers in a child Node process that is
 // SIGSTOPped and 50 healthy ones here; ~4 KiB writes at 200/s from 8
 // writers (limits.queue_bytes 1 MiB keeps it short, about 1.3 s of changes:
 // a healthy reader in this busy process may stall that long and still keep
@@ -19,13 +19,13 @@ import {
 } from './lib/clients.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PAUSED = 100;
+const PAUSED = 200;
 const HEALTHY = 50;
 const QUEUE = 1048576;
 const PAD = 'x'.repeat(4096);
 const MAX_WRITES = 20000;
 
-test('F08 slow consumers: 100 paused closed 4008, RSS bounded, 50 healthy lose nothing', { timeout: 240000 }, async () => {
+test('F08 slow consumers: 200 paused closed 4008, RSS bounded, 50 healthy lose nothing', { timeout: 240000 }, async () => {
   const s = scope();
   let child;
   try {
@@ -87,11 +87,13 @@ test('F08 slow consumers: 100 paused closed 4008, RSS bounded, 50 healthy lose n
       assert.deepEqual(x.closes, [], `${x.label}: healthy socket stayed open`);
       assert.equal(x.changes, checker.writes.length, `${x.label}: every change`);
     }
+    const rss1 = await rssKiB(gw.proc.pid);
     const growth = Math.round((rssMax - rss0) / 1024);
+    const mib = (k) => (k / 1024).toFixed(1);
     assert.ok(growth < 128, `gateway RSS grew ${growth} MiB (bounded: < 128 MiB)`);
     assert.deepEqual([...seen], [[4008, PAUSED]], 'every paused socket reads close 4008');
     report(`F08 ${PAUSED} paused subscribers (SIGSTOPped child) + ${HEALTHY} healthy, 4 KiB writes, queue ${QUEUE} B: `
-      + `200 writes/s, all paused closed 4008 ${closedAfter} ms in (after ${writtenAtClose} writes), gateway RSS +${growth} MiB`, counts);
+      + `200 writes/s, all paused closed 4008 ${closedAfter} ms in (after ${writtenAtClose} writes), gateway RSS ${mib(rss0)} MiB before, ${mib(rssMax)} at peak, ${mib(rss1)} after (+${growth} MiB)`, counts);
     for (const x of healthy) await x.stop();
     await s.stop(gw);
   } finally {

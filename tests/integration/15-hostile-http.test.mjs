@@ -404,10 +404,13 @@ function trickle(text, { every = 200, max, first = '' }) {
 
 const slowHead = (i) => `GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow-${i}: ${'a'.repeat(4096)}`;
 
-test('slowloris: 10 connections sending headers one byte per 200 ms; a normal client keeps getting fast answers', async () => {
-  const slow = Array.from({ length: 10 }, (_, i) => trickle(slowHead(i), { max: 4000 }));
+test('slowloris: 200 connections sending headers one byte per 200 ms; a normal client keeps getting fast answers', async (t) => {
+  const rss = () => Number(readFileSync(`/proc/${gw.proc.pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m)[1]);
+  const rss0 = rss();
+  const slow = Array.from({ length: 200 }, (_, i) => trickle(slowHead(i), { max: 4000 }));
   const lat = [];
   const statuses = [];
+  let rssMax = rss0;
   const t0 = Date.now();
   while (Date.now() - t0 < 3600) {
     for (const p of ['/v1/health', `/v1/collections/${C}/changes`]) {
@@ -415,12 +418,20 @@ test('slowloris: 10 connections sending headers one byte per 200 ms; a normal cl
       statuses.push(r.status);
       lat.push(r.ms);
     }
+    rssMax = Math.max(rssMax, rss());
     await sleep(100);
   }
-  await Promise.all(slow);
+  const ended = await Promise.all(slow);
+  const sorted = [...lat].sort((a, b) => a - b);
+  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+  const closed = ended.filter((e) => e.closedMs !== null).length;
+  t.diagnostic(`slowloris: 200 connections held, ${closed} closed by the header deadline (${TIMEOUT_S} s); `
+    + `gateway RSS ${(rss0 / 1024).toFixed(1)} MiB before, ${(rssMax / 1024).toFixed(1)} at peak; `
+    + `${lat.length} healthy requests, p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p99 ${p99} ms`);
   assert.ok(statuses.length >= 10, `only ${statuses.length} requests in 3.6 s`);
   assert.ok(statuses.every((s) => s === 200), `statuses ${statuses}`);
   assert.ok(Math.max(...lat) < FAST_MS, `a normal request took ${Math.max(...lat)} ms next to slowloris (all: ${lat})`);
+  assert.equal(closed, 200, 'every trickling connection was closed');
   await assertHealthy('slowloris');
 });
 

@@ -75,7 +75,9 @@ test('verifySignature: accepts the contract signature, refuses tampering, other 
   const edge = signed(cart(1, 2), { ts: nowS() - 290 });
   assert.equal(verifySignature(SECRET, edge.headers, edge.raw), true, 'inside the window');
   // the timestamp is part of what is signed
-  assert.equal(checkSignature(SECRET, { ...s.headers, 'x-syncgate-timestamp': String(nowS() - 1) }, s.raw).reason, 'bad_signature');
+  // (one second before the one signed, whatever the clock says now)
+  const ts = Number(s.headers['x-syncgate-timestamp']);
+  assert.equal(checkSignature(SECRET, { ...s.headers, 'x-syncgate-timestamp': String(ts - 1) }, s.raw).reason, 'bad_signature');
 
   const sig = s.headers['x-syncgate-signature'];
   assert.equal(checkSignature(SECRET, { ...s.headers, 'x-syncgate-signature': sig.toUpperCase() }, s.raw).reason, 'bad_signature_format');

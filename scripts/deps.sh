@@ -11,6 +11,7 @@ libmicrohttpd-dev libhiredis-dev libjansson-dev libuv1-dev libssl-dev
 libcurl4-openssl-dev"
 run_pkgs="redis-server redis-tools openssl"
 test_pkgs="libcmocka-dev clang-14 libclang-rt-14-dev haproxy docker-compose valgrind
+slowhttptest
 chromium"
 
 want="$build_pkgs $run_pkgs"

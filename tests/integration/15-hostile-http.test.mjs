@@ -532,6 +532,60 @@ test('bodies of requests refused on their headers are never kept: 64 x 1 MiB wit
   await assertHealthy('refused uploads');
 });
 
+/** Runs Debian's slowhttptest against the gateway while a normal client
+ * keeps asking; resolves with its per-second statistics (-g: closed
+ * connections, service available) and the client's latencies. */
+async function slowhttptest(args) {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(`${tmpdir()}/sg-slowhttp-`);
+  const p = spawn('slowhttptest', [...args, '-c', '200', '-r', '100', '-i', '1', '-l', '6', '-x', '10', '-p', '2',
+    '-g', '-o', `${dir}/stats`], { stdio: 'ignore' });
+  const done = new Promise((res) => p.on('close', res));
+  const lat = [];
+  const statuses = [];
+  let running = true;
+  done.then(() => { running = false; });
+  while (running) {
+    const r = await request(gw, 'GET', '/v1/health', { timeout: 5000 });
+    statuses.push(r.status);
+    lat.push(r.ms);
+    await sleep(50);
+  }
+  await done;
+  // Seconds,Closed,Pending,Connected,Service Available
+  const rows = readFileSync(`${dir}/stats.csv`, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  rmSync(dir, { recursive: true, force: true });
+  const sorted = [...lat].sort((x, y) => x - y);
+  return {
+    rows,
+    closed: Math.max(0, ...rows.map((r) => r[1])),
+    held: Math.max(0, ...rows.map((r) => r[3])),
+    available: rows.every((r) => r[4] > 0),
+    statuses,
+    p99: sorted[Math.floor(sorted.length * 0.99)],
+  };
+}
+
+test('Debian slowhttptest, slow headers and slow bodies: the service stays available, the slow connections are cut', async (t) => {
+  const target = `http://127.0.0.1:${gw.httpPort}`;
+  for (const [what, args] of [
+    ['slow headers (-H)', ['-H', '-u', `${target}/v1/health`]],
+    ['slow bodies (-B)', ['-B', '-t', 'PUT', '-u', `${target}/v1/collections/${C}/docs/slow`]],
+  ]) {
+    const r = await slowhttptest(args);
+    assert.ok(r.rows.length >= 3, `${what}: slowhttptest ran (${JSON.stringify(r.rows)})`);
+    assert.ok(r.available, `${what}: the service was always available (${JSON.stringify(r.rows)})`);
+    assert.ok(r.closed >= 150, `${what}: the gateway cut the slow connections (${JSON.stringify(r.rows)})`);
+    assert.ok(r.statuses.every((s) => s === 200), `${what}: ${r.statuses}`);
+    assert.ok(r.p99 < FAST_MS, `${what}: a normal request p99 ${r.p99} ms`);
+    t.diagnostic(`slowhttptest ${what}: 200 connections, at most ${r.held} held at once, ${r.closed} cut by the gateway, `
+      + `service available throughout; ${r.statuses.length} normal requests, p99 ${r.p99} ms`);
+  }
+  await assertHealthy('slowhttptest');
+});
+
 test('a request target without a leading slash never reaches files beside web_root', async () => {
   const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

@@ -5,6 +5,7 @@
 #include "netaddr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,22 @@ bool netaddr_in(const struct netaddr_set *s, const char *addr)
 
 	return addr && parse_addr(addr, strlen(addr), &family, a) &&
 	       in_set(s, family, a);
+}
+
+bool netaddr_text(const struct sockaddr *addr, char *out)
+{
+	const void *a;
+
+	out[0] = '\0';
+	if (!addr)
+		return false;
+	if (addr->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)addr)->sin_addr;
+	else if (addr->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr;
+	else
+		return false;
+	return inet_ntop(addr->sa_family, a, out, NETADDR_STR_MAX + 1) != NULL;
 }
 
 static void format(int family, const unsigned char *a, char *out)

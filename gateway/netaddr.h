@@ -34,6 +34,12 @@ int netaddr_set_parse(const char *list, struct netaddr_set *out,
 		      struct gw_error *err);
 void netaddr_set_release(struct netaddr_set *s);
 
+struct sockaddr;
+
+/* The text of a socket address (IPv4 or IPv6) into out (NETADDR_STR_MAX +
+ * 1 bytes); false, with out "", for any other family or NULL. */
+bool netaddr_text(const struct sockaddr *addr, char *out);
+
 /* Whether addr (text; IPv4-mapped IPv6 counts as IPv4) is in s. */
 bool netaddr_in(const struct netaddr_set *s, const char *addr);
 

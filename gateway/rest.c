@@ -7,7 +7,6 @@
  */
 #include "rest.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,21 +40,23 @@ static void client_addr(struct req *q, char *out)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char peer[NETADDR_STR_MAX + 1] = "";
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	char peer[NETADDR_STR_MAX + 1];
 
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-			  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			  peer, sizeof(peer));
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			  peer, sizeof(peer));
+	netaddr_text(ci ? ci->client_addr : NULL, peer);
 	netaddr_client(&q->r->app->cfg->trusted, peer,
 		       MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 						   "X-Forwarded-For"),
 		       out);
+}
+
+/* A failed authentication from addr ("": not counted). */
+static void failed(struct req *q, const char *addr, int64_t now)
+{
+	const struct config *cfg = q->r->app->cfg;
+
+	if (addr[0])
+		rl_table_take(q->r->auth_fails, addr, cfg->auth_failures_per_s,
+			      cfg->auth_failures_burst, now, NULL);
 }
 
 /* 0 with q->who set, or GW_EUNAUTH with why in msg (200 bytes), or
@@ -68,16 +69,18 @@ static int authenticate(struct req *q, char *msg)
 	const char *tok = NULL, *key = NULL;
 	size_t len = 0, klen = 0;
 	struct gw_error e = {0, ""};
-	int rc;
-
-	char addr[NETADDR_STR_MAX + 1];
+	char addr[NETADDR_STR_MAX + 1] = "";
 	const struct config *cfg = app->cfg;
 	int64_t now = mono_now_ms();
+	int rc;
 
 	/* an address that keeps failing gets 429 without a look at what it
-	 * sends (brute force, or a flood of tokens to verify) */
-	client_addr(q, addr);
-	if (!rl_table_has(q->r->auth_fails, addr, cfg->auth_failures_per_s,
+	 * sends (brute force, or a flood of tokens to verify); in auth mode
+	 * none nothing fails, and nothing is counted */
+	if (!app->idcfg.open)
+		client_addr(q, addr);
+	if (addr[0] &&
+	    !rl_table_has(q->r->auth_fails, addr, cfg->auth_failures_per_s,
 			  cfg->auth_failures_burst, now, &q->retry_after)) {
 		snprintf(msg, 200, "too many failed authentications from this "
 			 "address; retry later");
@@ -85,8 +88,7 @@ static int authenticate(struct req *q, char *msg)
 	}
 	if (!app->dev_open && h && identity_bearer(h, &tok, &len)) {
 		snprintf(msg, 200, "Authorization must be \"Bearer <token>\"");
-		rl_table_take(q->r->auth_fails, addr, cfg->auth_failures_per_s,
-			      cfg->auth_failures_burst, now, NULL);
+		failed(q, addr, now);
 		return GW_EUNAUTH;
 	}
 	/* with its length: the key is hashed exactly as sent */
@@ -103,8 +105,7 @@ static int authenticate(struct req *q, char *msg)
 				"authentication failed: %s (%lu refusals not "
 				"logged before)", e.msg, dropped);
 		snprintf(msg, 200, "%s", e.msg);
-		rl_table_take(q->r->auth_fails, addr, cfg->auth_failures_per_s,
-			      cfg->auth_failures_burst, now, NULL);
+		failed(q, addr, now);
 		return GW_EUNAUTH;
 	}
 	if (key && !q->who.open)

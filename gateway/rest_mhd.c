@@ -99,22 +99,6 @@ void rest_mhd_resume(struct rest_mhd *m, struct MHD_Connection *conn)
 
 /* ---- connections per client address --------------------------------------- */
 
-/* The text of addr, or false. */
-static bool addr_text(const struct sockaddr *addr, char *out)
-{
-	const void *a;
-
-	if (!addr)
-		return false;
-	if (addr->sa_family == AF_INET)
-		a = &((const struct sockaddr_in *)(const void *)addr)->sin_addr;
-	else if (addr->sa_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr;
-	else
-		return false;
-	return inet_ntop(addr->sa_family, a, out, NETADDR_STR_MAX + 1) != NULL;
-}
-
 /* A load balancer in trusted_proxies carries everyone: it is not capped
  * (it caps its own clients); any other address is, to
  * limits.http_connections_per_ip. */
@@ -125,7 +109,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
 	char ip[NETADDR_STR_MAX + 1];
 
 	GW_UNUSED(len);
-	if (!m->cfg->http_conn_per_ip || !addr_text(addr, ip) ||
+	if (!m->cfg->http_conn_per_ip || !netaddr_text(addr, ip) ||
 	    netaddr_in(&m->cfg->trusted, ip))
 		return MHD_YES;
 	return (uintptr_t)map_get(&m->per_ip, ip) <
@@ -141,7 +125,7 @@ static void count_ip(struct rest_mhd *m, struct tconn *t,
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	uintptr_t n;
 
-	if (!ci || !addr_text(ci->client_addr, t->ip) ||
+	if (!ci || !netaddr_text(ci->client_addr, t->ip) ||
 	    netaddr_in(&m->cfg->trusted, t->ip)) {
 		t->ip[0] = '\0';
 		return;

@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "netaddr.h"
 
@@ -83,11 +85,37 @@ static void test_client(void **state)
 	netaddr_set_release(&s);
 }
 
+static void test_text(void **state)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr other;
+	char out[NETADDR_STR_MAX + 1];
+
+	(void)state;
+	memset(&a4, 0, sizeof(a4));
+	a4.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, "203.0.113.9", &a4.sin_addr), 1);
+	assert_true(netaddr_text((struct sockaddr *)&a4, out));
+	assert_string_equal(out, "203.0.113.9");
+	memset(&a6, 0, sizeof(a6));
+	a6.sin6_family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &a6.sin6_addr), 1);
+	assert_true(netaddr_text((struct sockaddr *)&a6, out));
+	assert_string_equal(out, "2001:db8::1");
+	memset(&other, 0, sizeof(other));
+	other.sa_family = AF_UNIX;
+	assert_false(netaddr_text(&other, out));
+	assert_string_equal(out, "");
+	assert_false(netaddr_text(NULL, out));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_and_match),
 		cmocka_unit_test(test_client),
+		cmocka_unit_test(test_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

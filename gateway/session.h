@@ -36,7 +36,7 @@ struct session {
 	struct hub_sub *subs; /* subscriptions (owned by the hub) */
 	size_t nsubs;
 	int close_code;       /* 0 while open */
-	char close_reason[64];
+	char close_reason[124]; /* a close frame has room for 123 */
 };
 
 /* Sets up an empty session; id is copied (truncated). */

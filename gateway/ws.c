@@ -57,6 +57,7 @@ struct ws_sess {
 	bool rx_binary;
 	bool peer_closing;      /* a close frame came: write no more data */
 	bool broken;            /* a write failed: close at the next callback */
+	bool closing;           /* we asked lws for the close handshake */
 	char ip[NETADDR_STR_MAX + 1]; /* counted in per_ip, or "" */
 };
 
@@ -182,14 +183,8 @@ static int close_with(struct ws_sess *ws, int code, const char *reason)
 		len = 123;
 	lws_close_reason(ws->wsi, (enum lws_close_status)code,
 			 (unsigned char *)(uintptr_t)reason, len);
+	ws->closing = true;
 	return -1;
-}
-
-/* Closes for err with its close code; reason NULL: err's message. */
-static int close_now(struct ws_sess *ws, int err, const char *reason)
-{
-	return close_with(ws, gw_err_ws_close(err),
-			  reason ? reason : gw_err_message(err));
 }
 
 /* Arms the one timer of a session for the protocol's deadline (the auth
@@ -465,6 +460,20 @@ static void closed(struct ws_sess *ws)
 
 /* ---- messages ------------------------------------------------------------- */
 
+/* A close decided while reading. Returning -1 from RECEIVE would make lws
+ * 4.1 drop the rest of what it read, so its frame parser loses step, fails
+ * on the next read and drops the socket; closing it with unread input
+ * sends a TCP reset that can reach the peer before our close frame (the
+ * peer sees 1006). So the close goes the way of session_close: WRITEABLE,
+ * then the timer, whose -1 lets lws send the close frame and wait for the
+ * peer's while the parser keeps step. */
+static int close_after_read(struct ws_sess *ws, int err, const char *reason)
+{
+	session_close(&ws->c.s, gw_err_ws_close(err),
+		      reason ? reason : gw_err_message(err));
+	return 0;
+}
+
 static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 {
 	struct lws *wsi = ws->wsi;
@@ -472,19 +481,23 @@ static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 	struct client_close cc;
 	bool open;
 
+	/* closing: lws still reads while our close frame waits to go out and
+	 * while it waits for the peer's; what comes now is dropped */
+	if (ws->closing || ws->c.s.close_code)
+		return 0;
 	if (lws_is_first_fragment(wsi)) {
 		sbuf_truncate(&ws->rx, 0);
 		ws->rx_binary = lws_frame_is_binary(wsi);
 	}
 	if (ws->rx_binary)
-		return close_now(ws, GW_EBINARY, NULL);
+		return close_after_read(ws, GW_EBINARY, NULL);
 	/* the frame header already tells how much is coming: refuse by that
 	 * instead of buffering up to the limit */
 	if (ws->rx.len + len + lws_remaining_packet_payload(wsi) > max)
-		return close_now(ws, GW_ETOOBIG, "message too big");
+		return close_after_read(ws, GW_ETOOBIG, "message too big");
 	sbuf_add(&ws->rx, in, len);
 	if (sbuf_failed(&ws->rx))
-		return close_now(ws, GW_EINTERNAL, "out of memory");
+		return close_after_read(ws, GW_EINTERNAL, "out of memory");
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
 	open = client_message(&ws->c, ws->rx.buf ? ws->rx.buf : "", ws->rx.len,
@@ -493,7 +506,12 @@ static int on_receive(struct ws_sess *ws, const void *in, size_t len)
 		sbuf_release(&ws->rx); /* do not keep a big buffer per idle socket */
 	else
 		sbuf_truncate(&ws->rx, 0);
-	return verdict(ws, open, &cc);
+	if (!open) {
+		session_close(&ws->c.s, cc.code, cc.reason);
+		return 0;
+	}
+	arm_timer(ws);
+	return 0;
 }
 
 static int on_writeable(struct ws_sess *ws)
@@ -532,6 +550,8 @@ static int on_timer(struct ws_sess *ws)
 
 	if (ws->broken)
 		return -1;
+	if (ws->closing)
+		return 0;
 	if (ws->c.s.close_code)
 		return close_with(ws, ws->c.s.close_code, ws->c.s.close_reason);
 	open = client_timer(&ws->c, now_s(), &cc);

@@ -40,19 +40,21 @@ test('the Node example follows a collection, writes from stdin and quits cleanly
   child.stderr.on('data', (d) => { err += d; });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    await waitFor(() => /status online \(node gw\)/.test(out), { what: `online: ${out}${err}` });
+    await waitFor(() => /status online \(node gw\)/.test(out), { what: () => `online: ${out}${err}` });
     const r = await gw.req('PUT', `/v1/collections/${coll}/docs/from-rest`, { token: adminToken(), body: { data: { title: 'bread', done: false } } });
     assert.equal(r.status, 201);
-    await waitFor(() => /change remote from-rest +\[ \] bread/.test(out), { what: `the change printed: ${out}` });
+    // "online" comes before the first listing: a write that lands before
+    // the listing is printed from it ("load"), one after it live ("remote")
+    await waitFor(() => /change (remote|load) from-rest +\[ \] bread/.test(out), { what: () => `the change printed: ${out}` });
     child.stdin.write('add milk\n');
-    await waitFor(() => /put \S+ stored/.test(out), { what: `the write stored: ${out}` });
+    await waitFor(() => /put \S+ stored/.test(out), { what: () => `the write stored: ${out}` });
     const id = out.match(/put (\S+) stored/)[1];
     const doc = await gw.req('GET', `/v1/collections/${coll}/docs/${id}`, { token: adminToken() });
     assert.equal(doc.status, 200);
     assert.equal(doc.json.data.title, 'milk');
     assert.match(doc.json.actor, /^example:[a-z0-9]+\.0$/, 'the example writes as <sub>:<device>.<slot>');
     child.stdin.write('ls\n');
-    await waitFor(() => /2 documents, 0 queued/.test(out), { what: `ls: ${out}` });
+    await waitFor(() => /2 documents, 0 queued/.test(out), { what: () => `ls: ${out}` });
     child.stdin.write('quit\n');
     assert.equal(await exited, 0, err);
   } finally {

@@ -32,7 +32,8 @@ export function freePort() {
   });
 }
 
-/** Waits until fn() returns a truthy value (or throws after timeout ms). */
+/** Waits until fn() returns a truthy value (or throws after timeout ms);
+ *  `what` names it in the error (a function: called then, to show state). */
 export async function waitFor(fn, { timeout = 10000, interval = 25, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
   let last;
@@ -44,7 +45,8 @@ export async function waitFor(fn, { timeout = 10000, interval = 25, what = 'cond
       last = e;
     }
     if (Date.now() > end) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+      const name = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out waiting for ${name}${last ? `: ${last.message}` : ''}`);
     }
     await sleep(interval);
   }

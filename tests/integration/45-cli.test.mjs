@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis, Gateway, BIN, SECRET, assertCleanExit } from './lib/harness.mjs';
+import { Redis, Gateway, BIN, ROOT, SECRET, assertCleanExit } from './lib/harness.mjs';
 
 let dir;
 before(() => { dir = mkdtempSync(path.join(tmpdir(), 'sg-cli-')); });
@@ -233,4 +233,21 @@ test('the printed file without the environment behind its "***": exit 2, saying 
   // and a gateway started on it does not start either
   const r = run(['--config', f], {});
   assert.equal(r.code, 2);
+});
+
+test("the README's option table is --help's: the same keys, variables and flags", () => {
+  const { options } = helpFlags(run(['--help']).out);
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const rows = new Map();
+  for (const line of readme.split('\n')) {
+    const m = /^\| `([a-z0-9_.]+)` \| `(SYNCGATE_[A-Z0-9_]+)` \| (?:`(--[a-z0-9-]+)`|—)/.exec(line);
+    if (m) rows.set(m[1], { env: m[2], flag: m[3] });
+  }
+  for (const [flag, { env, key }] of options) {
+    assert.deepEqual(rows.get(key), { env, flag }, `README row of ${key}`);
+  }
+  for (const [key, { flag }] of rows) {
+    if (flag) assert.ok(options.has(flag), `README names ${flag} (${key}), --help does not`);
+  }
+  assert.deepEqual(rows.get('auth.jwt_secret'), { env: 'SYNCGATE_JWT_SECRET', flag: undefined });
 });

@@ -2,7 +2,9 @@
 #
 #   make                        build build/syncgate
 #   make SANITIZE=address,undefined   the same into build-address-undefined/
-#   make run                    install what is missing, build, start Redis + gateway (dev)
+#   make run                    install what is missing, build, start Redis + gateway (dev);
+#                               documents and the token secret are kept in build/dev/
+#   make run-reset              the same after wiping build/dev/ (empty store, new secret)
 #   make test                   install what is missing, build twice, run every suite
 #   make bench                  build build/loadgen, run the benchmarks (bench/README.md)
 #
@@ -60,7 +62,7 @@ UNIT_ADAPTER_OBJ := $(UNIT_ADAPTER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lua_script
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all unit run test test-deps check-layering bench clean fuzz
+.PHONY: all unit run run-reset test test-deps check-layering bench clean fuzz
 all: $(BUILD)/syncgate
 
 $(BUILD)/syncgate: $(ADAPTER_OBJ) $(BUILD)/libcore.a
@@ -125,6 +127,11 @@ run:
 	@sh scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	@sh scripts/run-dev.sh
+
+run-reset:
+	@sh scripts/deps.sh run
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run-dev.sh --reset
 
 test:
 	@sh scripts/deps.sh test

@@ -15,11 +15,12 @@
 #include "env.h"
 #include "jsonx.h"
 #include "sbuf.h"
+#include "version.h"
 
 enum opt_type { T_STR, T_INT, T_I64, T_BOOL };
 
 #define F_SECRET 1  /* hidden by --print-config */
-#define F_NOFILE 2  /* environment or flag only (secrets) */
+#define F_NOFILE 2  /* environment only (secrets): no flag, not in the file */
 
 struct opt {
 	const char *name;   /* dotted path in the JSON file */
@@ -200,6 +201,9 @@ static const struct opt opts[] = {
 	 "dev mode: POST /v1/dev/token mints tokens for anyone (loopback bind only)"},
 };
 
+/* config.file_hidden has a bit per option */
+_Static_assert(GW_ARRAY_LEN(opts) <= 64, "more options than config.file_hidden bits");
+
 /* ---- setting one option ------------------------------------------------ */
 
 static char **str_field(struct config *c, const struct opt *o)
@@ -279,23 +283,47 @@ static const struct opt *find_opt(const char *name)
 	return NULL;
 }
 
-/* flag spelling of a name: "limits.body_bytes" -> "limits-body-bytes" */
-static void flag_name(const char *name, char *out, size_t cap)
+/* The flag of an option is its environment variable without "SYNCGATE_",
+ * in lower case, '_' as '-': SYNCGATE_LIMIT_BODY_BYTES is
+ * --limit-body-bytes. Environment-only options (F_NOFILE) have none. */
+static bool flag_name(const struct opt *o, char *out, size_t cap)
 {
+	const char *e = o->env + strlen("SYNCGATE_");
 	size_t i;
 
-	for (i = 0; name[i] && i + 1 < cap; i++)
-		out[i] = (name[i] == '.' || name[i] == '_') ? '-' : name[i];
+	if (o->flags & F_NOFILE)
+		return false;
+	for (i = 0; e[i] && i + 1 < cap; i++)
+		out[i] = e[i] == '_' ? '-' : (char)tolower((unsigned char)e[i]);
 	out[i] = '\0';
+	return true;
 }
 
 static const struct opt *find_flag(const char *flag, size_t len)
 {
 	char buf[96];
 
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
+		if (flag_name(&opts[i], buf, sizeof(buf)) && strlen(buf) == len &&
+		    strncmp(buf, flag, len) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* An environment-only option named as a flag (--jwt-secret): refused with
+ * a message naming its variable. */
+static const struct opt *find_env_only(const char *flag, size_t len)
+{
 	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
-		flag_name(opts[i].name, buf, sizeof(buf));
-		if (strlen(buf) == len && strncmp(buf, flag, len) == 0)
+		const char *e = opts[i].env + strlen("SYNCGATE_");
+		size_t j;
+
+		if (!(opts[i].flags & F_NOFILE) || strlen(e) != len)
+			continue;
+		for (j = 0; j < len; j++)
+			if ((e[j] == '_' ? '-' : tolower((unsigned char)e[j])) != flag[j])
+				break;
+		if (j == len)
 			return &opts[i];
 	}
 	return NULL;
@@ -332,13 +360,14 @@ enum {
 	SEEN_PUBKEYS = 16
 };
 
-/* An optional string member of a key entry, copied. */
+/* An optional string member of a key entry, copied (absent or null: not
+ * given). */
 static int pubkey_str(json_t *e, const char *key, bool required, char **out,
 		      struct gw_error *err)
 {
 	json_t *v = json_object_get(e, key);
 
-	if (!v && !required)
+	if ((!v || json_is_null(v)) && !required) /* null: as printed */
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) == 0)
 		return gw_fail(err, GW_EBADREQ,
@@ -392,6 +421,22 @@ static int parse_pubkeys(json_t *arr, struct config *c, struct gw_error *err)
 	return 0;
 }
 
+/* Whether a file's auth.api_keys holds a hash as --print-config prints
+ * it ("***"): the list then has to come from SYNCGATE_API_KEYS. */
+static bool keys_hidden(json_t *list)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(list, i, e) {
+		json_t *h = json_object_get(e, "sha256");
+
+		if (json_is_string(h) && strcmp(json_string_value(h), CONFIG_HIDDEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int given_twice(unsigned *seen, unsigned bit, const char *name,
 		       struct gw_error *err)
 {
@@ -427,7 +472,9 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 				rc = acl_perms_parse(v, &c->default_perms, err);
 		} else if (strcmp(name, "auth.api_keys") == 0) {
 			rc = given_twice(seen, SEEN_KEYS, name, err);
-			if (!rc)
+			if (!rc && keys_hidden(v))
+				c->file_hidden_keys = true; /* SYNCGATE_API_KEYS must give them */
+			else if (!rc)
 				rc = apikey_parse(v, "config file: auth.api_keys",
 						  &c->api_keys, err);
 		} else if (strcmp(name, "ws.allowed_origins") == 0) {
@@ -444,6 +491,13 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 		} else if (!(o = find_opt(name))) {
 			rc = gw_fail(err, GW_EBADREQ, "config file: unknown option \"%s\"",
 				     name);
+		} else if ((o->flags & F_NOFILE) && json_is_string(v) &&
+			   (json_string_length(v) == 0 ||
+			    strcmp(json_string_value(v), CONFIG_HIDDEN) == 0)) {
+			/* as --print-config writes it: unset, or set elsewhere */
+			if (json_string_length(v))
+				c->file_hidden |= 1ull << (o - opts);
+			rc = 0;
 		} else if (o->flags & F_NOFILE) {
 			rc = gw_fail(err, GW_EBADREQ,
 				     "config file: \"%s\" may only come from %s", name,
@@ -514,8 +568,14 @@ static int load_env_keys(struct config *c, char **envp, struct gw_error *err)
 	json_t *root;
 	int rc;
 
+	if ((!v || !*v) && c->file_hidden_keys)
+		return gw_fail(err, GW_EBADREQ,
+			       "config file: auth.api_keys has \"" CONFIG_HIDDEN "\" for a "
+			       "hash (as --print-config prints it): give the hashes "
+			       "there, or the list in SYNCGATE_API_KEYS");
 	if (!v || !*v)
 		return 0;
+	c->file_hidden_keys = false;
 	root = jsonx_parse(v, strlen(v), 64, &perr);
 	if (!root)
 		return gw_fail(err, GW_EBADREQ, "SYNCGATE_API_KEYS: %s", perr.msg);
@@ -614,6 +674,96 @@ int config_check_dev(const struct config *c, struct gw_error *err)
 
 /* ---- loading ---------------------------------------------------------------- */
 
+/* The flags that are not options: what to do, and where the file is. */
+static const struct action_flag {
+	const char *flag;
+	const char *alias;   /* a short spelling, or NULL */
+	const char *value;   /* its value's name, or NULL: takes none */
+	enum config_action action;
+	const char *help;
+} actions[] = {
+	{"--help", "-h", NULL, CONFIG_HELP, "print this text and exit"},
+	{"--version", NULL, NULL, CONFIG_VERSION, "print the version and exit"},
+	{"--config", NULL, "FILE", CONFIG_RUN,
+	 "the JSON config file (also SYNCGATE_CONFIG; the flag wins)"},
+	{"--print-config", NULL, NULL, CONFIG_PRINT,
+	 "print the effective configuration as a config file and exit (secrets "
+	 "as \"" CONFIG_HIDDEN "\": see docs/configuration.md)"},
+	{"--make-token", NULL, "SUBJECT", CONFIG_MAKE_TOKEN,
+	 "print a 24-hour HS256 token with every permission for SUBJECT "
+	 "(development; needs SYNCGATE_JWT_SECRET) and exit"},
+};
+
+/* The action flag arg spells (with "=value" or not), or NULL. */
+static const struct action_flag *find_action(const char *arg, const char **eq)
+{
+	size_t n = strcspn(arg, "=");
+
+	*eq = arg[n] == '=' ? arg + n + 1 : NULL;
+	for (size_t i = 0; i < GW_ARRAY_LEN(actions); i++) {
+		const struct action_flag *a = &actions[i];
+
+		if ((strlen(a->flag) == n && strncmp(a->flag, arg, n) == 0) ||
+		    (a->alias && strlen(a->alias) == n && strncmp(a->alias, arg, n) == 0))
+			return a;
+	}
+	return NULL;
+}
+
+/* One action flag at argv[*i]: its value (borrowed from argv) into *val;
+ * 0 or GW_EBADREQ. */
+static int action_value(const struct action_flag *a, const char *eq, int argc,
+			char **argv, int *i, const char **val, struct gw_error *err)
+{
+	*val = NULL;
+	if (!a->value && eq)
+		return gw_fail(err, GW_EBADREQ, "flag %s takes no value", a->flag);
+	if (!a->value)
+		return 0;
+	if (eq)
+		*val = eq;
+	else if (*i + 1 < argc)
+		*val = argv[++*i];
+	else
+		return gw_fail(err, GW_EBADREQ, "flag %s needs a value (%s)", a->flag,
+			       a->value);
+	return 0;
+}
+
+/* An option flag at argv[*i] into c; 0 or GW_EBADREQ. */
+static int option_flag(struct config *c, int argc, char **argv, int *i,
+		       struct gw_error *err)
+{
+	const char *a = argv[*i], *val, *eq;
+	const struct opt *o;
+	size_t n;
+
+	if (strncmp(a, "--", 2) != 0 || !a[2])
+		return gw_fail(err, GW_EBADREQ,
+			       "unexpected argument \"%s\" (flags start with --; see "
+			       "--help)", a);
+	eq = strchr(a + 2, '=');
+	n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+	o = find_flag(a + 2, n);
+	if (!o && (o = find_env_only(a + 2, n)))
+		return gw_fail(err, GW_EBADREQ,
+			       "--%.*s is not a flag: %s may only come from the "
+			       "environment, %s (flags show up in ps)", (int)n, a + 2,
+			       o->name, o->env);
+	if (!o)
+		return gw_fail(err, GW_EBADREQ, "unknown flag \"--%.*s\" (see --help)",
+			       (int)n, a + 2);
+	if (eq)
+		val = eq + 1;
+	else if (o->type == T_BOOL)
+		val = "true"; /* --dev alone; never takes the next argument */
+	else if (*i + 1 < argc)
+		val = argv[++*i];
+	else
+		return gw_fail(err, GW_EBADREQ, "flag %s needs a value", a);
+	return set_opt(c, o, val, "flag", err);
+}
+
 int config_load(struct config *c, int argc, char **argv, char **envp,
 		enum config_action *action, const char **token_sub,
 		struct gw_error *err)
@@ -627,18 +777,31 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 		if ((rc = set_opt(c, &opts[i], opts[i].def, "default", err)))
 			return rc;
 
-	/* first pass over the flags: only what decides what to load */
+	/* first pass over the flags: what to do and what to load; --help and
+	 * --version answer at once, whatever else argv holds */
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			*action = CONFIG_HELP;
-			return 0;
-		} else if (strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc)
-				return gw_fail(err, GW_EBADREQ, "flag --config needs a value");
-			file = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			file = argv[i] + 9;
+		const char *eq, *val;
+		const struct action_flag *a = find_action(argv[i], &eq);
+
+		if (!a) {
+			const struct opt *o;
+			size_t n = strcspn(argv[i], "=");
+
+			/* skip an option's separate value ("--node-id --help"
+			 * names a node) */
+			if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') &&
+			    (o = find_flag(argv[i] + 2, n - 2)) && o->type != T_BOOL)
+				i++;
+			continue;
 		}
+		if ((rc = action_value(a, eq, argc, argv, &i, &val, err)))
+			return rc;
+		if (a->action == CONFIG_HELP || a->action == CONFIG_VERSION) {
+			*action = a->action;
+			return 0;
+		}
+		if (strcmp(a->flag, "--config") == 0)
+			file = val;
 	}
 	if (file && *file) {
 		if (!(c->config_file = strdup(file)))
@@ -655,48 +818,41 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 			return rc;
 	}
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		const struct opt *o;
+		const char *eq, *val;
+		const struct action_flag *a = find_action(argv[i], &eq);
 
-		if (strcmp(a, "--print-config") == 0) {
-			*action = CONFIG_PRINT;
+		if (!a) {
+			if ((rc = option_flag(c, argc, argv, &i, err)))
+				return rc;
 			continue;
 		}
-		if (strcmp(a, "--make-token") == 0 && i + 1 < argc) {
-			*action = CONFIG_MAKE_TOKEN;
-			*token_sub = argv[++i];
-			continue;
-		}
-		if (strcmp(a, "--config") == 0) {
-			i++;
-			continue;
-		}
-		if (strncmp(a, "--config=", 9) == 0)
-			continue;
-		if (strncmp(a, "--", 2) != 0)
-			return gw_fail(err, GW_EBADREQ, "unexpected argument \"%s\"", a);
-		eq = strchr(a + 2, '=');
-		o = find_flag(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
-		if (!o)
-			return gw_fail(err, GW_EBADREQ, "unknown flag \"%.*s\" (see --help)",
-				       eq ? (int)(eq - a) : (int)strlen(a), a);
-		if (o->flags & F_NOFILE)
-			return gw_fail(err, GW_EBADREQ,
-				       "%s may only come from %s (flags show up in ps)",
-				       o->name, o->env);
-		if (eq)
-			val = eq + 1;
-		else if (o->type == T_BOOL)
-			val = "true"; /* --dev alone; never takes the next argument */
-		else if (i + 1 < argc)
-			val = argv[++i];
-		else
-			return gw_fail(err, GW_EBADREQ, "flag %s needs a value", a);
-		if ((rc = set_opt(c, o, val, "flag", err)))
+		if ((rc = action_value(a, eq, argc, argv, &i, &val, err)))
 			return rc;
+		if (a->action == CONFIG_RUN)
+			continue; /* --config: read above */
+		if (*action != CONFIG_RUN && *action != a->action)
+			return gw_fail(err, GW_EBADREQ,
+				       "--print-config and --make-token exclude each other");
+		*action = a->action;
+		if (a->action == CONFIG_MAKE_TOKEN)
+			*token_sub = val;
+	}
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+		const struct opt *o = &opts[i];
+
+		if ((c->file_hidden & (1ull << i)) && !**str_field(c, o))
+			return gw_fail(err, GW_EBADREQ,
+				       "config file: \"%s\" is \"" CONFIG_HIDDEN "\" (as "
+				       "--print-config prints it) but %s is not set",
+				       o->name, o->env);
 	}
 	if ((rc = config_parse_redis_url(c, c->redis_url, err)))
 		return rc;
+	if (c->redis_password && strcmp(c->redis_password, CONFIG_HIDDEN) == 0)
+		return gw_fail(err, GW_EBADREQ,
+			       "redis_url: the password is \"" CONFIG_HIDDEN "\", as "
+			       "--print-config prints it: give the real one (in "
+			       "SYNCGATE_REDIS_URL, say)");
 	netaddr_set_release(&c->trusted);
 	{
 		struct gw_error perr = {0, ""};
@@ -744,28 +900,73 @@ void config_release(struct config *c)
 
 /* ---- output ------------------------------------------------------------------ */
 
+void config_print_version(FILE *out)
+{
+	fprintf(out, "syncgate %s\n", SYNCGATE_VERSION);
+}
+
+/* The value an option flag takes, as --help names it. */
+static const char *value_name(const struct opt *o)
+{
+	if (o->type == T_BOOL)
+		return "";
+	if (o->choices)
+		return o->choices;
+	return o->type == T_STR ? "TEXT" : "N";
+}
+
 void config_print_help(FILE *out)
 {
-	char flag[96];
+	char flag[96], col[160];
 
 	fprintf(out,
-		"usage: syncgate [--config FILE] [--OPTION VALUE]... [--dev] [--print-config]\n"
-		"       syncgate --make-token SUBJECT   (HS256 dev token, 24 h, all permissions)\n\n"
-		"Options (flag, environment variable, default):\n");
+		"syncgate %s - real-time sync gateway (REST, WebSocket, Redis)\n\n"
+		"usage: syncgate [--config FILE] [--OPTION VALUE | --OPTION=VALUE]...\n\n"
+		"Flags:\n", SYNCGATE_VERSION);
+	for (size_t i = 0; i < GW_ARRAY_LEN(actions); i++) {
+		const struct action_flag *a = &actions[i];
+
+		snprintf(col, sizeof(col), "%s%s%s%s%s", a->alias ? a->alias : "",
+			 a->alias ? ", " : "", a->flag, a->value ? " " : "",
+			 a->value ? a->value : "");
+		fprintf(out, "  %-40s %s\n", col, a->help);
+	}
+	fprintf(out,
+		"\nOptions: the flag, its environment variable (the flag's name in\n"
+		"capitals after SYNCGATE_), the config file key; then what it does\n"
+		"[default; bounds]. Flags beat the environment, which beats the file.\n");
 	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
 		const struct opt *o = &opts[i];
 
-		flag_name(o->name, flag, sizeof(flag));
-		fprintf(out, "  --%-36s %s\n      %s", flag, o->env, o->help);
-		if (o->def[0] && !(o->flags & F_SECRET))
+		if (!flag_name(o, flag, sizeof(flag)))
+			continue;
+		snprintf(col, sizeof(col), "--%s%s%s", flag, o->type == T_BOOL ? "" : " ",
+			 value_name(o));
+		fprintf(out, "  %-40s %s  (file: %s)\n      %s", col, o->env, o->name,
+			o->help);
+		if (o->type == T_BOOL)
+			fprintf(out, " [%s; alone: true, or =true|false|1|0]", o->def);
+		else if (o->type != T_STR)
+			fprintf(out, " [%s; %lld..%lld]", o->def, (long long)o->min,
+				(long long)o->max);
+		else if (o->def[0])
 			fprintf(out, " [%s]", o->def);
 		fputc('\n', out);
 	}
+	fprintf(out, "\nEnvironment only (never flags: flags show up in ps):\n");
+	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
+		if (opts[i].flags & F_NOFILE)
+			fprintf(out, "  %-40s %s\n", opts[i].env, opts[i].help);
 	fprintf(out,
-		"\nThe config file (JSON, --config or SYNCGATE_CONFIG) uses the dotted names\n"
-		"as nested objects, plus \"collections\", \"auth.default_permissions\",\n"
-		"\"auth.api_keys\" (or SYNCGATE_API_KEYS), \"auth.jwt_public_keys\" and\n"
-		"\"ws.allowed_origins\" (see docs/configuration.md).\n");
+		"  %-40s %s\n  %-40s %s\n",
+		"SYNCGATE_API_KEYS", "auth.api_keys as JSON (replaces the file's list)",
+		"SYNCGATE_RESOLVER_SECRET",
+		"HMAC secret of callback resolvers (or the variable a collection names)");
+	fprintf(out,
+		"\nThe config file (JSON, --config or SYNCGATE_CONFIG) takes the file keys\n"
+		"as nested objects or dotted names, plus \"collections\",\n"
+		"\"auth.default_permissions\", \"auth.api_keys\", \"auth.jwt_public_keys\"\n"
+		"and \"ws.allowed_origins\" (see docs/configuration.md).\n");
 }
 
 static void print_str(struct sbuf *sb, const char *s)
@@ -797,7 +998,7 @@ static void print_keys(struct sbuf *sb, const struct apikey_set *s)
 
 		sbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
 		print_str(sb, k->name);
-		sbuf_adds(sb, ",\"sha256\":\"***\",\"read\":");
+		sbuf_adds(sb, ",\"sha256\":\"" CONFIG_HIDDEN "\",\"read\":");
 		print_list(sb, k->perms.read, k->perms.nread);
 		sbuf_adds(sb, ",\"write\":");
 		print_list(sb, k->perms.write, k->perms.nwrite);
@@ -810,13 +1011,11 @@ void config_print(const struct config *c, FILE *out)
 {
 	struct sbuf sb = SBUF_INIT;
 
-	sbuf_addc(&sb, '{');
 	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
 		const struct opt *o = &opts[i];
 		const void *f = (const char *)c + o->off;
 
-		if (i)
-			sbuf_addc(&sb, ',');
+		sbuf_adds(&sb, i ? ",\n  " : "{\n  ");
 		sbuf_add_json_str(&sb, o->name, strlen(o->name));
 		sbuf_addc(&sb, ':');
 		if (o->type == T_STR) {
@@ -827,12 +1026,12 @@ void config_print(const struct config *c, FILE *out)
 					sbuf_adds(&sb, "\"redis://");
 					if (c->redis_user) /* [A-Za-z0-9_.-] only */
 						sbuf_adds(&sb, c->redis_user);
-					sbuf_addf(&sb, ":***@%s:%d/%d\"", c->redis_host,
+					sbuf_addf(&sb, ":" CONFIG_HIDDEN "@%s:%d/%d\"", c->redis_host,
 						  c->redis_port, c->redis_db);
 					continue;
 				}
 				if (strcmp(o->name, "redis_url") != 0) {
-					sbuf_adds(&sb, "\"***\"");
+					sbuf_adds(&sb, "\"" CONFIG_HIDDEN "\"");
 					continue;
 				}
 			}
@@ -845,10 +1044,10 @@ void config_print(const struct config *c, FILE *out)
 			sbuf_addf(&sb, "%lld", (long long)*(const int64_t *)f);
 		}
 	}
-	sbuf_adds(&sb, ",\"collections\":");
+	sbuf_adds(&sb, ",\n  \"collections\":");
 	policy_print(&c->colls, (uint64_t)c->history, (uint64_t)c->conflict_history,
 		     &sb);
-	sbuf_adds(&sb, ",\"auth.default_permissions\":{\"read\":[");
+	sbuf_adds(&sb, ",\n  \"auth.default_permissions\":{\"read\":[");
 	for (size_t i = 0; i < c->default_perms.nread; i++) {
 		if (i)
 			sbuf_addc(&sb, ',');
@@ -860,15 +1059,15 @@ void config_print(const struct config *c, FILE *out)
 			sbuf_addc(&sb, ',');
 		print_str(&sb, c->default_perms.write[i]);
 	}
-	sbuf_adds(&sb, "]},\"auth.api_keys\":");
+	sbuf_adds(&sb, "]},\n  \"auth.api_keys\":");
 	print_keys(&sb, &c->api_keys);
-	sbuf_adds(&sb, ",\"ws.allowed_origins\":[");
+	sbuf_adds(&sb, ",\n  \"ws.allowed_origins\":[");
 	for (size_t i = 0; i < c->norigins; i++) {
 		if (i)
 			sbuf_addc(&sb, ',');
 		print_str(&sb, c->allowed_origins[i]);
 	}
-	sbuf_adds(&sb, "],\"auth.jwt_public_keys\":[");
+	sbuf_adds(&sb, "],\n  \"auth.jwt_public_keys\":[");
 	for (size_t i = 0; i < c->npubkeys; i++) {
 		const struct config_pubkey *k = &c->pubkeys[i];
 
@@ -880,7 +1079,7 @@ void config_print(const struct config *c, FILE *out)
 		print_str(&sb, k->pem_file);
 		sbuf_addc(&sb, '}');
 	}
-	sbuf_adds(&sb, "]}\n");
+	sbuf_adds(&sb, "]\n}\n");
 	if (!sbuf_failed(&sb))
 		fwrite(sb.buf, 1, sb.len, out);
 	sbuf_release(&sb);

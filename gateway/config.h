@@ -102,11 +102,20 @@ struct config {
 	int redis_db;
 	/* set by --config */
 	char *config_file;
+	/* secrets the file gave as CONFIG_HIDDEN: the environment must */
+	uint64_t file_hidden;       /* bit i: option i of the table */
+	bool file_hidden_keys;      /* an auth.api_keys hash */
 };
+
+/* What --print-config prints for a secret that is set. Read back from a
+ * file it means "set elsewhere": the environment must give the value, or
+ * the load fails (a Redis password of exactly this is refused). */
+#define CONFIG_HIDDEN "***"
 
 enum config_action {
 	CONFIG_RUN,
 	CONFIG_HELP,
+	CONFIG_VERSION,
 	CONFIG_PRINT,
 	CONFIG_MAKE_TOKEN
 };
@@ -123,9 +132,15 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp,
 		struct gw_error *err);
 /* Frees what cfg owns (secrets cleansed); cfg is left zeroed. */
 void config_release(struct config *cfg);
-/* Writes --help text. */
+/* Writes --help text: every flag accepted, from the tables of config.c. */
 void config_print_help(FILE *out);
-/* Writes the effective configuration as JSON, secrets hidden. */
+/* Writes "syncgate <version>" (--version). */
+void config_print_version(FILE *out);
+/*
+ * Writes the effective configuration as a config file (JSON, one
+ * top-level option a line): loading it with the same environment gives
+ * the same configuration. Secrets that are set are CONFIG_HIDDEN.
+ */
 void config_print(const struct config *cfg, FILE *out);
 /*
  * Whether addr is a loopback address literal: IPv4 in 127.0.0.0/8 or IPv6

@@ -397,6 +397,11 @@ int main(int argc, char **argv)
 		config_release(&p.cfg);
 		return 0;
 	}
+	if (action == CONFIG_VERSION) {
+		config_print_version(stdout);
+		config_release(&p.cfg);
+		return 0;
+	}
 	if (action == CONFIG_PRINT) {
 		config_print(&p.cfg, stdout);
 		config_release(&p.cfg);

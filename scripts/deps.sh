@@ -2,7 +2,8 @@
 # deps.sh run|test - installs what `make run` or `make test` needs and is
 # missing: Debian packages (apt-get), and for tests the npm packages of
 # tests/package-lock.json (npm ci; Debian's chromium serves the browser
-# tests). Safe to run again: it only installs what is absent.
+# tests; Debian's prometheus gives promtool and a real Prometheus to the
+# monitoring suite). Safe to run again: it only installs what is absent.
 set -eu
 what=${1:-run}
 
@@ -11,7 +12,7 @@ libmicrohttpd-dev libhiredis-dev libjansson-dev libuv1-dev libssl-dev
 libcurl4-openssl-dev"
 run_pkgs="redis-server redis-tools openssl"
 test_pkgs="libcmocka-dev clang-14 libclang-rt-14-dev haproxy docker-compose valgrind
-slowhttptest
+slowhttptest prometheus
 chromium"
 
 want="$build_pkgs $run_pkgs"

@@ -166,7 +166,7 @@ static void test_precedence(void **state)
 		const char *env[] = {envcfg, NULL};
 		const char *a1[] = {"--config", file2, NULL};
 		char eq[128];
-		const char *a2[] = {eq, "--limits-json-depth=8", NULL};
+		const char *a2[] = {eq, "--limit-json-depth=8", NULL};
 
 		assert_int_equal(load(&c, a1, env, &act, &e), 0);
 		assert_int_equal(c.http_port, 1500);
@@ -258,7 +258,7 @@ static const struct {
 	{"--auth-mode=basic", NULL, "jwt|none"},
 	{"--log-level=verbose", NULL, "log_level"},
 	{"--lww-clock=local", NULL, "lww_clock"},
-	{"--limits-json-depth=1", NULL, "json_depth"},
+	{"--limit-json-depth=1", NULL, "json_depth"},
 	{"--history=0", NULL, "history"},
 	{"--nope=1", NULL, "--nope"},
 	{"--http-port", NULL, "needs a value"},
@@ -632,7 +632,7 @@ static void test_option_sources(void **state)
 	const char *args[] = {"--config", path, NULL};
 	const char *env[] = {"SYNCGATE_JWT_SECRET=" SECRET,
 			     "SYNCGATE_AUTH_AUDIENCE=aud", NULL};
-	const char *flag[] = {"--auth-jwt-secret=" SECRET, NULL};
+	const char *flag[] = {"--jwt-secret=" SECRET, NULL};
 	const char *flag2[] = {"--auth-jwt-secret", SECRET, NULL};
 	const char *iss[] = {"--auth-issuer", "https://other", NULL};
 	struct config c;

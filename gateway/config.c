@@ -1,9 +1,10 @@
 /*
  * config.c - table-driven configuration: defaults < JSON file <
- * environment < flags; --help and --print-config from the same table.
- * Pure: jansson and libc only, no sockets.
+ * environment < flags (config_print.c prints --help and --print-config
+ * from the same tables). Pure: jansson and libc only, no sockets.
  */
 #include "config.h"
+#include "config_opts.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,28 +18,11 @@
 #include "sbuf.h"
 #include "version.h"
 
-enum opt_type { T_STR, T_INT, T_I64, T_BOOL };
-
-#define F_SECRET 1  /* hidden by --print-config */
-#define F_NOFILE 2  /* environment only (secrets): no flag, not in the file */
-
-struct opt {
-	const char *name;   /* dotted path in the JSON file */
-	const char *env;    /* environment variable */
-	enum opt_type type;
-	size_t off;
-	const char *def;
-	int64_t min, max;
-	int flags;
-	const char *choices; /* "a|b" for enumerations */
-	const char *help;
-};
-
 #define O(f) offsetof(struct config, f)
 #define KIB 1024LL
 #define MIB (1024LL * 1024)
 
-static const struct opt opts[] = {
+const struct opt config_opts[] = {
 	{"node_id", "SYNCGATE_NODE_ID", T_STR, O(node_id), "", 0, 0, 0, NULL,
 	 "name of this gateway in logs, welcome and /v1/info (default: hostname)"},
 	{"bind", "SYNCGATE_BIND", T_STR, O(bind), "127.0.0.1", 0, 0, 0, NULL,
@@ -200,9 +184,10 @@ static const struct opt opts[] = {
 	{"dev", "SYNCGATE_DEV", T_BOOL, O(dev), "false", 0, 0, 0, NULL,
 	 "dev mode: POST /v1/dev/token mints tokens for anyone (loopback bind only)"},
 };
+const size_t config_nopts = GW_ARRAY_LEN(config_opts);
 
 /* config.file_hidden has a bit per option */
-_Static_assert(GW_ARRAY_LEN(opts) <= 64, "more options than config.file_hidden bits");
+_Static_assert(GW_ARRAY_LEN(config_opts) <= 64, "more options than config.file_hidden bits");
 
 /* ---- setting one option ------------------------------------------------ */
 
@@ -277,16 +262,16 @@ static int set_opt(struct config *c, const struct opt *o, const char *v,
 
 static const struct opt *find_opt(const char *name)
 {
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
-		if (strcmp(opts[i].name, name) == 0)
-			return &opts[i];
+	for (size_t i = 0; i < config_nopts; i++)
+		if (strcmp(config_opts[i].name, name) == 0)
+			return &config_opts[i];
 	return NULL;
 }
 
 /* The flag of an option is its environment variable without "SYNCGATE_",
  * in lower case, '_' as '-': SYNCGATE_LIMIT_BODY_BYTES is
  * --limit-body-bytes. Environment-only options (F_NOFILE) have none. */
-static bool flag_name(const struct opt *o, char *out, size_t cap)
+bool config_flag_name(const struct opt *o, char *out, size_t cap)
 {
 	const char *e = o->env + strlen("SYNCGATE_");
 	size_t i;
@@ -303,10 +288,10 @@ static const struct opt *find_flag(const char *flag, size_t len)
 {
 	char buf[96];
 
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
-		if (flag_name(&opts[i], buf, sizeof(buf)) && strlen(buf) == len &&
+	for (size_t i = 0; i < config_nopts; i++)
+		if (config_flag_name(&config_opts[i], buf, sizeof(buf)) && strlen(buf) == len &&
 		    strncmp(buf, flag, len) == 0)
-			return &opts[i];
+			return &config_opts[i];
 	return NULL;
 }
 
@@ -314,17 +299,17 @@ static const struct opt *find_flag(const char *flag, size_t len)
  * a message naming its variable. */
 static const struct opt *find_env_only(const char *flag, size_t len)
 {
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
-		const char *e = opts[i].env + strlen("SYNCGATE_");
+	for (size_t i = 0; i < config_nopts; i++) {
+		const char *e = config_opts[i].env + strlen("SYNCGATE_");
 		size_t j;
 
-		if (!(opts[i].flags & F_NOFILE) || strlen(e) != len)
+		if (!(config_opts[i].flags & F_NOFILE) || strlen(e) != len)
 			continue;
 		for (j = 0; j < len; j++)
 			if ((e[j] == '_' ? '-' : tolower((unsigned char)e[j])) != flag[j])
 				break;
 		if (j == len)
-			return &opts[i];
+			return &config_opts[i];
 	}
 	return NULL;
 }
@@ -496,7 +481,7 @@ static int load_object(struct config *c, json_t *obj, const char *path,
 			    strcmp(json_string_value(v), CONFIG_HIDDEN) == 0)) {
 			/* as --print-config writes it: unset, or set elsewhere */
 			if (json_string_length(v))
-				c->file_hidden |= 1ull << (o - opts);
+				c->file_hidden |= 1ull << (o - config_opts);
 			rc = 0;
 		} else if (o->flags & F_NOFILE) {
 			rc = gw_fail(err, GW_EBADREQ,
@@ -675,13 +660,7 @@ int config_check_dev(const struct config *c, struct gw_error *err)
 /* ---- loading ---------------------------------------------------------------- */
 
 /* The flags that are not options: what to do, and where the file is. */
-static const struct action_flag {
-	const char *flag;
-	const char *alias;   /* a short spelling, or NULL */
-	const char *value;   /* its value's name, or NULL: takes none */
-	enum config_action action;
-	const char *help;
-} actions[] = {
+const struct action_flag config_actions[] = {
 	{"--help", "-h", NULL, CONFIG_HELP, "print this text and exit"},
 	{"--version", NULL, NULL, CONFIG_VERSION, "print the version and exit"},
 	{"--config", NULL, "FILE", CONFIG_RUN,
@@ -693,6 +672,7 @@ static const struct action_flag {
 	 "print a 24-hour HS256 token with every permission for SUBJECT "
 	 "(development; needs SYNCGATE_JWT_SECRET) and exit"},
 };
+const size_t config_nactions = GW_ARRAY_LEN(config_actions);
 
 /* The action flag arg spells (with "=value" or not), or NULL. */
 static const struct action_flag *find_action(const char *arg, const char **eq)
@@ -700,8 +680,8 @@ static const struct action_flag *find_action(const char *arg, const char **eq)
 	size_t n = strcspn(arg, "=");
 
 	*eq = arg[n] == '=' ? arg + n + 1 : NULL;
-	for (size_t i = 0; i < GW_ARRAY_LEN(actions); i++) {
-		const struct action_flag *a = &actions[i];
+	for (size_t i = 0; i < config_nactions; i++) {
+		const struct action_flag *a = &config_actions[i];
 
 		if ((strlen(a->flag) == n && strncmp(a->flag, arg, n) == 0) ||
 		    (a->alias && strlen(a->alias) == n && strncmp(a->alias, arg, n) == 0))
@@ -773,8 +753,8 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 
 	memset(c, 0, sizeof(*c));
 	*action = CONFIG_RUN;
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
-		if ((rc = set_opt(c, &opts[i], opts[i].def, "default", err)))
+	for (size_t i = 0; i < config_nopts; i++)
+		if ((rc = set_opt(c, &config_opts[i], config_opts[i].def, "default", err)))
 			return rc;
 
 	/* first pass over the flags: what to do and what to load; --help and
@@ -811,10 +791,10 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 	}
 	if ((rc = load_env_keys(c, envp, err)))
 		return rc;
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
-		const char *v = env_get(envp, opts[i].env);
+	for (size_t i = 0; i < config_nopts; i++) {
+		const char *v = env_get(envp, config_opts[i].env);
 
-		if (v && (rc = set_opt(c, &opts[i], v, opts[i].env, err)))
+		if (v && (rc = set_opt(c, &config_opts[i], v, config_opts[i].env, err)))
 			return rc;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -837,8 +817,8 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 		if (a->action == CONFIG_MAKE_TOKEN)
 			*token_sub = val;
 	}
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
-		const struct opt *o = &opts[i];
+	for (size_t i = 0; i < config_nopts; i++) {
+		const struct opt *o = &config_opts[i];
 
 		if ((c->file_hidden & (1ull << i)) && !**str_field(c, o))
 			return gw_fail(err, GW_EBADREQ,
@@ -866,13 +846,13 @@ int config_load(struct config *c, int argc, char **argv, char **envp,
 
 void config_release(struct config *c)
 {
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
+	for (size_t i = 0; i < config_nopts; i++) {
 		char **f;
 
-		if (opts[i].type != T_STR)
+		if (config_opts[i].type != T_STR)
 			continue;
-		f = str_field(c, &opts[i]);
-		if (*f && (opts[i].flags & F_SECRET))
+		f = str_field(c, &config_opts[i]);
+		if (*f && (config_opts[i].flags & F_SECRET))
 			memset(*f, 0, strlen(*f));
 		free(*f);
 	}
@@ -896,191 +876,4 @@ void config_release(struct config *c)
 	free(c->redis_host);
 	free(c->config_file);
 	memset(c, 0, sizeof(*c));
-}
-
-/* ---- output ------------------------------------------------------------------ */
-
-void config_print_version(FILE *out)
-{
-	fprintf(out, "syncgate %s\n", SYNCGATE_VERSION);
-}
-
-/* The value an option flag takes, as --help names it. */
-static const char *value_name(const struct opt *o)
-{
-	if (o->type == T_BOOL)
-		return "";
-	if (o->choices)
-		return o->choices;
-	return o->type == T_STR ? "TEXT" : "N";
-}
-
-void config_print_help(FILE *out)
-{
-	char flag[96], col[160];
-
-	fprintf(out,
-		"syncgate %s - real-time sync gateway (REST, WebSocket, Redis)\n\n"
-		"usage: syncgate [--config FILE] [--OPTION VALUE | --OPTION=VALUE]...\n\n"
-		"Flags:\n", SYNCGATE_VERSION);
-	for (size_t i = 0; i < GW_ARRAY_LEN(actions); i++) {
-		const struct action_flag *a = &actions[i];
-
-		snprintf(col, sizeof(col), "%s%s%s%s%s", a->alias ? a->alias : "",
-			 a->alias ? ", " : "", a->flag, a->value ? " " : "",
-			 a->value ? a->value : "");
-		fprintf(out, "  %-40s %s\n", col, a->help);
-	}
-	fprintf(out,
-		"\nOptions: the flag, its environment variable (the flag's name in\n"
-		"capitals after SYNCGATE_), the config file key; then what it does\n"
-		"[default; bounds]. Flags beat the environment, which beats the file.\n");
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
-		const struct opt *o = &opts[i];
-
-		if (!flag_name(o, flag, sizeof(flag)))
-			continue;
-		snprintf(col, sizeof(col), "--%s%s%s", flag, o->type == T_BOOL ? "" : " ",
-			 value_name(o));
-		fprintf(out, "  %-40s %s  (file: %s)\n      %s", col, o->env, o->name,
-			o->help);
-		if (o->type == T_BOOL)
-			fprintf(out, " [%s; alone: true, or =true|false|1|0]", o->def);
-		else if (o->type != T_STR)
-			fprintf(out, " [%s; %lld..%lld]", o->def, (long long)o->min,
-				(long long)o->max);
-		else if (o->def[0])
-			fprintf(out, " [%s]", o->def);
-		fputc('\n', out);
-	}
-	fprintf(out, "\nEnvironment only (never flags: flags show up in ps):\n");
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++)
-		if (opts[i].flags & F_NOFILE)
-			fprintf(out, "  %-40s %s\n", opts[i].env, opts[i].help);
-	fprintf(out,
-		"  %-40s %s\n  %-40s %s\n",
-		"SYNCGATE_API_KEYS", "auth.api_keys as JSON (replaces the file's list)",
-		"SYNCGATE_RESOLVER_SECRET",
-		"HMAC secret of callback resolvers (or the variable a collection names)");
-	fprintf(out,
-		"\nThe config file (JSON, --config or SYNCGATE_CONFIG) takes the file keys\n"
-		"as nested objects or dotted names, plus \"collections\",\n"
-		"\"auth.default_permissions\", \"auth.api_keys\", \"auth.jwt_public_keys\"\n"
-		"and \"ws.allowed_origins\" (see docs/configuration.md).\n");
-}
-
-static void print_str(struct sbuf *sb, const char *s)
-{
-	if (s)
-		sbuf_add_json_str(sb, s, strlen(s));
-	else
-		sbuf_adds(sb, "null");
-}
-
-static void print_list(struct sbuf *sb, char *const *list, size_t n)
-{
-	sbuf_addc(sb, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			sbuf_addc(sb, ',');
-		print_str(sb, list[i]);
-	}
-	sbuf_addc(sb, ']');
-}
-
-/* Names and patterns; the hashes stay out (a short key's hash can be
- * searched for). */
-static void print_keys(struct sbuf *sb, const struct apikey_set *s)
-{
-	sbuf_addc(sb, '[');
-	for (size_t i = 0; i < s->n; i++) {
-		const struct apikey *k = &s->keys[i];
-
-		sbuf_adds(sb, i ? ",{\"name\":" : "{\"name\":");
-		print_str(sb, k->name);
-		sbuf_adds(sb, ",\"sha256\":\"" CONFIG_HIDDEN "\",\"read\":");
-		print_list(sb, k->perms.read, k->perms.nread);
-		sbuf_adds(sb, ",\"write\":");
-		print_list(sb, k->perms.write, k->perms.nwrite);
-		sbuf_addc(sb, '}');
-	}
-	sbuf_addc(sb, ']');
-}
-
-void config_print(const struct config *c, FILE *out)
-{
-	struct sbuf sb = SBUF_INIT;
-
-	for (size_t i = 0; i < GW_ARRAY_LEN(opts); i++) {
-		const struct opt *o = &opts[i];
-		const void *f = (const char *)c + o->off;
-
-		sbuf_adds(&sb, i ? ",\n  " : "{\n  ");
-		sbuf_add_json_str(&sb, o->name, strlen(o->name));
-		sbuf_addc(&sb, ':');
-		if (o->type == T_STR) {
-			const char *v = *(char *const *)f;
-
-			if ((o->flags & F_SECRET) && v && *v) {
-				if (strcmp(o->name, "redis_url") == 0 && c->redis_password) {
-					sbuf_adds(&sb, "\"redis://");
-					if (c->redis_user) /* [A-Za-z0-9_.-] only */
-						sbuf_adds(&sb, c->redis_user);
-					sbuf_addf(&sb, ":" CONFIG_HIDDEN "@%s:%d/%d\"", c->redis_host,
-						  c->redis_port, c->redis_db);
-					continue;
-				}
-				if (strcmp(o->name, "redis_url") != 0) {
-					sbuf_adds(&sb, "\"" CONFIG_HIDDEN "\"");
-					continue;
-				}
-			}
-			print_str(&sb, v);
-		} else if (o->type == T_BOOL) {
-			sbuf_adds(&sb, *(const bool *)f ? "true" : "false");
-		} else if (o->type == T_INT) {
-			sbuf_addf(&sb, "%d", *(const int *)f);
-		} else {
-			sbuf_addf(&sb, "%lld", (long long)*(const int64_t *)f);
-		}
-	}
-	sbuf_adds(&sb, ",\n  \"collections\":");
-	policy_print(&c->colls, (uint64_t)c->history, (uint64_t)c->conflict_history,
-		     &sb);
-	sbuf_adds(&sb, ",\n  \"auth.default_permissions\":{\"read\":[");
-	for (size_t i = 0; i < c->default_perms.nread; i++) {
-		if (i)
-			sbuf_addc(&sb, ',');
-		print_str(&sb, c->default_perms.read[i]);
-	}
-	sbuf_adds(&sb, "],\"write\":[");
-	for (size_t i = 0; i < c->default_perms.nwrite; i++) {
-		if (i)
-			sbuf_addc(&sb, ',');
-		print_str(&sb, c->default_perms.write[i]);
-	}
-	sbuf_adds(&sb, "]},\n  \"auth.api_keys\":");
-	print_keys(&sb, &c->api_keys);
-	sbuf_adds(&sb, ",\n  \"ws.allowed_origins\":[");
-	for (size_t i = 0; i < c->norigins; i++) {
-		if (i)
-			sbuf_addc(&sb, ',');
-		print_str(&sb, c->allowed_origins[i]);
-	}
-	sbuf_adds(&sb, "],\n  \"auth.jwt_public_keys\":[");
-	for (size_t i = 0; i < c->npubkeys; i++) {
-		const struct config_pubkey *k = &c->pubkeys[i];
-
-		sbuf_adds(&sb, i ? ",{\"kid\":" : "{\"kid\":");
-		print_str(&sb, k->kid);
-		sbuf_adds(&sb, ",\"alg\":");
-		print_str(&sb, k->alg);
-		sbuf_adds(&sb, ",\"pem_file\":");
-		print_str(&sb, k->pem_file);
-		sbuf_addc(&sb, '}');
-	}
-	sbuf_adds(&sb, "]\n}\n");
-	if (!sbuf_failed(&sb))
-		fwrite(sb.buf, 1, sb.len, out);
-	sbuf_release(&sb);
 }

@@ -74,6 +74,9 @@ export class Cluster {
         '--bind', '127.0.0.1', '--port', String(port), '--dir', dir,
         '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'),
         '--cluster-node-timeout', String(nodeTimeout),
+        // a replica fails over however long its link was down (the tests
+        // kill masters on purpose; a short node timeout shrinks the window)
+        '--cluster-replica-validity-factor', '0',
         '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
         '--maxmemory-policy', 'noeviction', '--daemonize', 'no',
         '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'),
@@ -132,7 +135,7 @@ export class Cluster {
       for (const r of f.slice(8)) {
         if (r.startsWith('[')) continue;
         const [a, b] = r.split('-').map(Number);
-        if (slot >= a && slot <= (Number.isNaN(b) ? a : b)) {
+        if (slot >= a && slot <= (b === undefined ? a : b)) {
           const port = Number(f[1].split('@')[0].split(':')[1]);
           return this.nodes.find((n) => n.port === port);
         }

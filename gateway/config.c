@@ -33,7 +33,8 @@ const struct opt config_opts[] = {
 	 "WebSocket port (path /v1/ws)"},
 	{"redis_url", "SYNCGATE_REDIS_URL", T_STR, O(redis_url),
 	 "redis://127.0.0.1:6379", 0, 0, F_SECRET, NULL,
-	 "redis://[[user]:password@]host[:port][/db]"},
+	 "redis://[[user]:password@]host[:port][/db], or "
+	 "redis+cluster://[[user]:password@]host:port[,host:port...]"},
 	{"auth.mode", "SYNCGATE_AUTH_MODE", T_STR, O(auth_mode), "jwt", 0, 0, 0,
 	 "jwt|none", "jwt, or none (dev only: everyone may do everything)"},
 	{"auth.jwt_secret", "SYNCGATE_JWT_SECRET", T_STR, O(jwt_secret), "", 0, 0,
@@ -572,6 +573,71 @@ static int load_env_keys(struct config *c, char **envp, struct gw_error *err)
 
 /* ---- redis_url ------------------------------------------------------------- */
 
+/* The seed list of a redis+cluster:// URL: host:port[,host:port...], each
+ * with its port (IPv6: [addr]:port); cfg keeps it without brackets and
+ * redis_host/redis_port name the first seed. */
+static int parse_cluster_seeds(struct config *c, const char *p,
+			       struct gw_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+	char first[256] = "";
+	long first_port = 0;
+
+	while (*p) {
+		const char *end = strchr(p, ','), *colon, *h = p;
+		size_t n = end ? (size_t)(end - p) : strlen(p), hl;
+		char *e;
+		long port;
+
+		for (colon = p + n; colon > p && colon[-1] != ':'; colon--)
+			;
+		if (colon == p) {
+			sbuf_release(&sb);
+			return gw_fail(err, GW_EBADREQ,
+				       "redis_url: each cluster seed needs host:port");
+		}
+		hl = (size_t)(colon - 1 - p);
+		if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+			h++;
+			hl -= 2;
+		}
+		port = strtol(colon, &e, 10);
+		if (e == colon || e != p + n || port < 1 || port > 65535) {
+			sbuf_release(&sb);
+			return gw_fail(err, GW_EBADREQ, "redis_url: bad port");
+		}
+		if (hl == 0 || hl >= sizeof(first) || memchr(h, '/', hl) ||
+		    memchr(h, '[', hl) || memchr(h, ']', hl)) {
+			sbuf_release(&sb);
+			return gw_fail(err, GW_EBADREQ, "redis_url: bad cluster seed host");
+		}
+		if (!first[0]) {
+			memcpy(first, h, hl);
+			first[hl] = '\0';
+			first_port = port;
+		}
+		sbuf_addf(&sb, "%s%.*s:%ld", sb.len ? "," : "", (int)hl, h, port);
+		p += n;
+		if (*p == ',' && !*++p) {
+			sbuf_release(&sb);
+			return gw_fail(err, GW_EBADREQ, "redis_url: empty cluster seed");
+		}
+	}
+	if (!first[0]) {
+		sbuf_release(&sb);
+		return gw_fail(err, GW_EBADREQ, "redis_url: no cluster seed");
+	}
+	free(c->redis_host);
+	c->redis_host = strdup(first);
+	c->redis_cluster_seeds = sbuf_failed(&sb) ? NULL : sbuf_detach(&sb, NULL);
+	sbuf_release(&sb);
+	if (!c->redis_host || !c->redis_cluster_seeds)
+		return gw_fail(err, GW_ENOMEM, "out of memory");
+	c->redis_port = (int)first_port;
+	c->redis_db = 0;
+	return 0;
+}
+
 int config_parse_redis_url(struct config *c, const char *url,
 			   struct gw_error *err)
 {
@@ -580,10 +646,15 @@ int config_parse_redis_url(struct config *c, const char *url,
 	char *end;
 	long port = 6379, db = 0;
 
-	if (strncmp(p, "redis://", 8) != 0)
+	bool cluster = strncmp(p, "redis+cluster://", 16) == 0;
+
+	if (!cluster && strncmp(p, "redis://", 8) != 0)
 		return gw_fail(err, GW_EBADREQ,
-			       "redis_url must look like redis://[:password@]host:port[/db]");
-	p += 8;
+			       "redis_url must look like redis://[:password@]host:port[/db] "
+			       "or redis+cluster://[:password@]host:port[,host:port...]");
+	p += cluster ? 16 : 8;
+	free(c->redis_cluster_seeds);
+	c->redis_cluster_seeds = NULL;
 	free(c->redis_password);
 	c->redis_password = NULL;
 	at = strrchr(p, '@');
@@ -604,6 +675,8 @@ int config_parse_redis_url(struct config *c, const char *url,
 			return gw_fail(err, GW_ENOMEM, "out of memory");
 		p = at + 1;
 	}
+	if (cluster)
+		return parse_cluster_seeds(c, p, err);
 	slash = strchr(p, '/');
 	colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
 	{
@@ -874,6 +947,7 @@ void config_release(struct config *c)
 	free(c->redis_password);
 	free(c->redis_user);
 	free(c->redis_host);
+	free(c->redis_cluster_seeds);
 	free(c->config_file);
 	memset(c, 0, sizeof(*c));
 }

@@ -100,6 +100,9 @@ struct config {
 	char *redis_password;
 	char *redis_user;           /* Redis 6 ACL user, or NULL */
 	int redis_db;
+	/* redis+cluster://: the seed nodes "host:port[,host:port...]"
+	 * (redis_host/redis_port: the first); NULL for one Redis */
+	char *redis_cluster_seeds;
 	/* set by --config */
 	char *config_file;
 	/* secrets the file gave as CONFIG_HIDDEN: the environment must */
@@ -152,8 +155,9 @@ bool config_bind_loopback(const char *addr);
  * (config_bind_loopback); else GW_EBADREQ with err saying why.
  */
 int config_check_dev(const struct config *cfg, struct gw_error *err);
-/* Parses redis://[[user]:password@]host[:port][/db] into cfg's redis_*
- * fields. */
+/* Parses redis://[[user]:password@]host[:port][/db], or for a Redis
+ * Cluster redis+cluster://[[user]:password@]host:port[,host:port...] (no
+ * database: a cluster has only 0), into cfg's redis_* fields. */
 int config_parse_redis_url(struct config *cfg, const char *url,
 			   struct gw_error *err);
 

@@ -135,11 +135,16 @@ void config_print(const struct config *c, FILE *out)
 
 			if ((o->flags & F_SECRET) && v && *v) {
 				if (strcmp(o->name, "redis_url") == 0 && c->redis_password) {
-					sbuf_adds(&sb, "\"redis://");
+					sbuf_adds(&sb, c->redis_cluster_seeds
+							       ? "\"redis+cluster://" : "\"redis://");
 					if (c->redis_user) /* [A-Za-z0-9_.-] only */
 						sbuf_adds(&sb, c->redis_user);
-					sbuf_addf(&sb, ":" CONFIG_HIDDEN "@%s:%d/%d\"", c->redis_host,
-						  c->redis_port, c->redis_db);
+					if (c->redis_cluster_seeds) /* checked host chars */
+						sbuf_addf(&sb, ":" CONFIG_HIDDEN "@%s\"",
+							  c->redis_cluster_seeds);
+					else
+						sbuf_addf(&sb, ":" CONFIG_HIDDEN "@%s:%d/%d\"",
+							  c->redis_host, c->redis_port, c->redis_db);
 					continue;
 				}
 				if (strcmp(o->name, "redis_url") != 0) {

@@ -319,6 +319,7 @@ static int start(struct proc *p)
 	so.reconnected = store_reconnected;
 	so.lossless_restarts = c->lossless_restarts;
 	so.page_bytes = (size_t)c->page_bytes;
+	so.cluster_seeds = c->redis_cluster_seeds;
 	so.ctx = p;
 	p->app.store = store_new(p->app.loop, &so);
 	memset(&lo, 0, sizeof(lo));

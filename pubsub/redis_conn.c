@@ -244,11 +244,23 @@ static void sub_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	redisReply *r = reply, **e;
 
 	GW_UNUSED(ac);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || !c->o.message)
+	if (r && r->type == REDIS_REPLY_ERROR && c->o.push) {
+		c->o.push(c, c->o.ctx, "error", "", 0, r->str, r->len);
+		return;
+	}
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    (!c->o.message && !c->o.push))
 		return;
 	e = r->element;
 	if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING)
 		return;
+	if (c->o.push) {
+		bool msg = e[2]->type == REDIS_REPLY_STRING;
+
+		c->o.push(c, c->o.ctx, e[0]->str, e[1]->str, e[1]->len,
+			  msg ? e[2]->str : NULL, msg ? e[2]->len : 0);
+		return;
+	}
 	if (strcmp(e[0]->str, "message") == 0 && e[2]->type == REDIS_REPLY_STRING)
 		c->o.message(c, c->o.ctx, e[1]->str, e[1]->len, e[2]->str,
 			     e[2]->len);
@@ -256,13 +268,31 @@ static void sub_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		c->o.message(c, c->o.ctx, e[1]->str, e[1]->len, NULL, 0);
 }
 
+static void sub_send(struct rconn *c, const char *cmd, const char *channel)
+{
+	const char *argv[2] = {cmd, channel};
+	size_t lens[2] = {strlen(cmd), strlen(channel)};
+
+	redisAsyncCommandArgv(c->ac, sub_cb, c, 2, argv, lens);
+}
+
 void rconn_subscribe(struct rconn *c, const char *channel, bool on)
 {
-	const char *argv[2] = {on ? "SUBSCRIBE" : "UNSUBSCRIBE", channel};
-	size_t lens[2] = {strlen(argv[0]), strlen(channel)};
-
 	if (c->connected && !c->freeing)
-		redisAsyncCommandArgv(c->ac, sub_cb, c, 2, argv, lens);
+		sub_send(c, on ? "SUBSCRIBE" : "UNSUBSCRIBE", channel);
+}
+
+void rconn_ssubscribe(struct rconn *c, const char *channel, bool on)
+{
+	if (!c->connected || c->freeing)
+		return;
+	if (on) {
+		sub_send(c, "SUBSCRIBE", channel);
+		sub_send(c, "SSUBSCRIBE", channel);
+	} else {
+		sub_send(c, "SUNSUBSCRIBE", channel);
+		sub_send(c, "UNSUBSCRIBE", channel);
+	}
 }
 
 /* ---- connection lifecycle ------------------------------------------------- */

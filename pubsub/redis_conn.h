@@ -44,6 +44,13 @@ struct rconn_opts {
 	 * confirmation (payload NULL) */
 	void (*message)(struct rconn *c, void *ctx, const char *channel,
 			size_t clen, const char *payload, size_t plen);
+	/* instead of message, when set: every reply on a subscriber
+	 * connection, kind "message", "subscribe", "smessage", "ssubscribe",
+	 * "sunsubscribe", ... (payload NULL for the confirmations), or kind
+	 * "error" with the error text as payload and channel "" */
+	void (*push)(struct rconn *c, void *ctx, const char *kind,
+		     const char *channel, size_t clen, const char *payload,
+		     size_t plen);
 	void *ctx;
 };
 
@@ -67,5 +74,16 @@ int rconn_command(struct rconn *c, rconn_reply_fn cb, void *arg, int argc,
  * confirmations come to opts->message. No-op while down (the owner
  * re-subscribes from its up callback). */
 void rconn_subscribe(struct rconn *c, const char *channel, bool on);
+
+/*
+ * Subscriber connections only, after an rconn_subscribe of another channel
+ * (the connection must be in subscribed mode): SSUBSCRIBE (or SUNSUBSCRIBE)
+ * one shard channel (Redis 7). hiredis 0.14 routes pub/sub replies by
+ * channel name and knows no shard channels, so the plain channel of the
+ * same name is (un)subscribed with it: its entry is what carries the
+ * shard replies to opts->push. Nobody PUBLISHes that plain name in cluster
+ * mode. No-op while down.
+ */
+void rconn_ssubscribe(struct rconn *c, const char *channel, bool on);
 
 #endif

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "offset.h"
+#include "cluster_slots.h"
+#include "redis_cluster.h"
 #include "redis_health.h"
 #include "redis_reply.h"
 #include "redis_scripts.h"
@@ -46,6 +48,7 @@ struct op {
 	union op_cb cb;
 	void *arg;        /* borrowed: the caller's, for cb */
 	int script;       /* enum script_id; -1: plain command */
+	int slot;         /* the collection's cluster slot; -1: none */
 	int argc;
 	const char *argv[OP_MAXARG]; /* borrowed: this op's buffers, the
 					caller's strings, the script table */
@@ -61,10 +64,20 @@ struct op {
 
 struct store {
 	const char *trust;      /* "1": lossless_restarts, else "0" */
+	const char *sharded;    /* "1": a cluster (SPUBLISH), else "0" */
 	size_t page_bytes;      /* store_opts.page_bytes */
-	struct rconn *conn;     /* owned */
-	struct health *health;  /* owned */
+	struct rconn *conn;     /* owned; NULL in cluster mode */
+	struct health *health;  /* owned; NULL in cluster mode */
 	struct scripts scripts; /* health borrows it */
+	/* cluster mode: the nodes' connections and one health per node */
+	uv_loop_t *loop;
+	struct rcluster *cluster;                   /* owned */
+	struct health *healths[CLUSTER_NODES_MAX];  /* owned */
+	int healths_open;       /* store_free: healths not yet closed */
+	void (*reconnected)(void *ctx);
+	void *ctx;              /* borrowed, for reconnected */
+	void (*map_hook)(void *ctx);
+	void *map_ctx;          /* borrowed */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -93,6 +106,7 @@ static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
 	o->arg = arg;
 	o->script = -1;
 	snprintf(o->coll, sizeof(o->coll), "%s", coll ? coll : "");
+	o->slot = coll && *coll ? cluster_key_slot(o->coll, strlen(o->coll)) : -1;
 	return o;
 }
 
@@ -134,10 +148,20 @@ static const char *op_num(struct op *o, int i, uint64_t v)
 
 static void op_reply(struct rconn *c, int err, redisReply *r, void *arg);
 
+/* Sends o, to its collection's node in a cluster (o's argv outlives the
+ * answer, as rcluster_command needs). */
+static int op_send_raw(struct op *o)
+{
+	if (o->s->cluster)
+		return rcluster_command(o->s->cluster, o->slot, op_reply, o,
+					o->argc, o->argv, o->lens);
+	return rconn_command(o->s->conn, op_reply, o, o->argc, o->argv, o->lens);
+}
+
 /* Sends o; on failure o is freed and the error returned (no callback). */
 static int op_send(struct op *o)
 {
-	int rc = rconn_command(o->s->conn, op_reply, o, o->argc, o->argv, o->lens);
+	int rc = op_send_raw(o);
 
 	if (rc)
 		free(o);
@@ -299,8 +323,7 @@ static void op_reply(struct rconn *c, int err, redisReply *r, void *arg)
 		if (o->script >= 0 &&
 		    scripts_resend(&o->s->scripts, (enum script_id)o->script, r,
 				   o->argv, o->lens)) {
-			if (rconn_command(o->s->conn, op_reply, o, o->argc, o->argv,
-					  o->lens) == 0)
+			if (op_send_raw(o) == 0)
 				return;
 			answer_fail(o, GW_ENOMEM);
 			free(o);
@@ -386,6 +409,7 @@ int store_write(struct store *s, const struct store_write_args *a,
 	op_arg(o, a->scope ? a->answer_tail : "", a->scope ? a->answer_tail_len : 0);
 	op_args(o, op_num(o, 3, a->idem_ttl_s > 0 ? (uint64_t)a->idem_ttl_s : 1));
 	op_args(o, s->trust);
+	op_args(o, s->sharded);
 	return op_script(o, SCRIPT_WRITE);
 }
 
@@ -410,6 +434,7 @@ int store_record(struct store *s, const struct store_record_args *a,
 	store_new_epoch(o->epoch);
 	op_args(o, o->epoch);
 	op_args(o, s->trust);
+	op_args(o, s->sharded);
 	return op_script(o, SCRIPT_RECORD);
 }
 
@@ -517,12 +542,50 @@ static void ignore_reply(struct rconn *c, int err, redisReply *r, void *arg)
 	GW_UNUSED(arg);
 }
 
+/* A PUBLISH sent through the cluster: its arguments live until the answer */
+struct pub {
+	const char *argv[3];
+	size_t lens[3];
+	char buf[];
+};
+
+static void pub_reply(struct rconn *c, int err, redisReply *r, void *arg)
+{
+	GW_UNUSED(c);
+	GW_UNUSED(err);
+	GW_UNUSED(r);
+	free(arg);
+}
+
 int store_publish(struct store *s, const char *channel, const char *payload)
 {
 	const char *argv[3] = {"PUBLISH", channel, payload};
 	size_t lens[3] = {7, strlen(channel), strlen(payload)};
+	struct pub *p;
+	int rc;
 
-	return rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
+	if (!s->cluster)
+		return rconn_command(s->conn, ignore_reply, NULL, 3, argv, lens);
+	/* a plain PUBLISH reaches every node of a cluster: any node will do */
+	if (!(p = malloc(sizeof(*p) + lens[1] + lens[2] + 2)))
+		return GW_ENOMEM;
+	memcpy(p->buf, channel, lens[1] + 1);
+	memcpy(p->buf + lens[1] + 1, payload, lens[2] + 1);
+	p->argv[0] = "PUBLISH";
+	p->argv[1] = p->buf;
+	p->argv[2] = p->buf + lens[1] + 1;
+	memcpy(p->lens, lens, sizeof(lens));
+	if ((rc = rcluster_command(s->cluster, -1, pub_reply, p, 3, p->argv, p->lens)))
+		free(p);
+	return rc;
+}
+
+struct rcluster *store_cluster(struct store *s) { return s->cluster; }
+
+void store_set_map_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+	s->map_hook = fn;
+	s->map_ctx = ctx;
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -543,6 +606,61 @@ static void conn_down(struct rconn *c, void *ctx)
 	health_conn_down(s->health);
 }
 
+/* ---- cluster mode: one health per node ------------------------------------ */
+
+static void node_new(void *ctx, int i, struct rconn *c)
+{
+	struct store *s = ctx;
+
+	/* OOM: that node never counts as ready */
+	s->healths[i] = health_new(s->loop, c, &s->scripts, s->reconnected, s->ctx);
+}
+
+static void node_up(void *ctx, int i)
+{
+	struct store *s = ctx;
+
+	if (s->healths[i])
+		health_conn_up(s->healths[i]);
+}
+
+static void node_down(void *ctx, int i)
+{
+	struct store *s = ctx;
+
+	if (s->healths[i])
+		health_conn_down(s->healths[i]);
+}
+
+static void map_changed(void *ctx)
+{
+	struct store *s = ctx;
+
+	if (s->map_hook)
+		s->map_hook(s->map_ctx);
+}
+
+static int cluster_start(struct store *s, uv_loop_t *loop,
+			 const struct store_opts *opts)
+{
+	struct rcluster_opts co;
+
+	memset(&co, 0, sizeof(co));
+	co.conn = opts->conn;
+	co.seeds = opts->cluster_seeds;
+	co.node_new = node_new;
+	co.node_up = node_up;
+	co.node_down = node_down;
+	co.map_changed = map_changed;
+	co.ctx = s;
+	s->loop = loop;
+	s->reconnected = opts->reconnected;
+	s->ctx = opts->ctx;
+	s->sharded = "1";
+	s->cluster = rcluster_new(loop, &co);
+	return s->cluster ? 0 : GW_ENOMEM;
+}
+
 struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -552,7 +670,15 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 		return NULL;
 	scripts_init(&s->scripts);
 	s->trust = opts->lossless_restarts ? "1" : "0";
+	s->sharded = "0";
 	s->page_bytes = opts->page_bytes ? opts->page_bytes : 4u << 20;
+	if (opts->cluster_seeds) {
+		if (cluster_start(s, loop, opts)) {
+			free(s);
+			return NULL;
+		}
+		return s;
+	}
 	co = opts->conn;
 	co.up = conn_up;
 	co.down = conn_down;
@@ -576,19 +702,62 @@ struct store *store_new(uv_loop_t *loop, const struct store_opts *opts)
 
 static void health_closed(void *arg) { free(arg); }
 
+static void node_health_closed(void *arg)
+{
+	struct store *s = arg;
+
+	if (--s->healths_open == 0)
+		free(s);
+}
+
 void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->cluster) {
+		rcluster_free(s->cluster); /* fails what is in flight */
+		s->healths_open = 1;
+		for (size_t i = 0; i < CLUSTER_NODES_MAX; i++) {
+			if (s->healths[i]) {
+				s->healths_open++;
+				health_free(s->healths[i], node_health_closed, s);
+			}
+		}
+		node_health_closed(s);
+		return;
+	}
 	rconn_free(s->conn); /* fails what is in flight: ops and checks */
 	/* s (and the scripts health borrows) stays until the loop has closed
 	 * health's timer */
 	health_free(s->health, health_closed, s);
 }
 
-bool store_ready(const struct store *s) { return health_ready(s->health); }
+bool store_ready(const struct store *s)
+{
+	if (!s->cluster)
+		return health_ready(s->health);
+	if (!rcluster_ready(s->cluster))
+		return false;
+	for (int i = 0; i < CLUSTER_NODES_MAX; i++)
+		if (rcluster_owns(s->cluster, i) &&
+		    (!s->healths[i] || !health_ready(s->healths[i])))
+			return false;
+	return true;
+}
 
 const char *store_status(const struct store *s)
 {
-	return health_status(s->health);
+	if (!s->cluster)
+		return health_status(s->health);
+	if (!rcluster_ready(s->cluster))
+		return "redis cluster: a slot without a reachable master";
+	for (int i = 0; i < CLUSTER_NODES_MAX; i++) {
+		if (!rcluster_owns(s->cluster, i))
+			continue;
+		if (!s->healths[i])
+			return "out of memory";
+		if (!health_ready(s->healths[i]))
+			return health_status(s->healths[i]);
+	}
+	return "";
 }

@@ -36,6 +36,10 @@ struct store_opts {
 	/* bytes a list page, a changes page or a replay batch may hold past
 	 * its first document (0: a default) */
 	size_t page_bytes;
+	/* NULL: one Redis at conn.host:conn.port. Else a Redis Cluster,
+	 * "host:port[,host:port...]" naming seed nodes: commands go to the
+	 * owner of their collection's slot, changes are SPUBLISHed on it. */
+	const char *cluster_seeds;
 };
 
 /* Shortest time between two rotations of one collection for a `since`
@@ -160,6 +164,11 @@ typedef void (*store_trail_fn)(void *arg, int err,
  * count, oldest first. */
 int store_conflicts(struct store *s, const char *coll, const char *after,
 		    size_t count, store_trail_fn cb, void *arg);
+
+/* The cluster under s, or NULL for one Redis (borrowed: s's). */
+struct rcluster *store_cluster(struct store *s);
+/* fn(ctx) runs each time the cluster's slot map changed (one hook). */
+void store_set_map_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
 
 /* PUBLISH, answer ignored (heartbeats); 0 or GW_ENOMEM. */
 int store_publish(struct store *s, const char *channel, const char *payload);

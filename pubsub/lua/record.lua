@@ -16,6 +16,7 @@ ARGV[4] the idempotency record ("" = none)
 ARGV[5] seconds the idempotency record is kept
 ARGV[6] a fresh epoch id, used if the collection's Redis life changed
 ARGV[7] "1" when restarts are declared lossless (life.lua)
+ARGV[8] "1" on a Redis Cluster: the channel is a shard channel (SPUBLISH)
 
 Reply: {"ok"}
      | {"idem", record}   the key already has an answer: nothing written
@@ -24,6 +25,7 @@ Reply: {"ok"}
 local meta, trail, idem, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local conflict, keep, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local rec, ttl = ARGV[4], tonumber(ARGV[5])
+local publish = ARGV[8] == '1' and 'SPUBLISH' or 'PUBLISH'
 
 if not keep or keep < 1 or not ttl or ttl < 1 then
   return redis.error_reply('ERR syncgate record.lua: bad arguments')
@@ -51,7 +53,7 @@ if conflict ~= '' then
   local tid = redis.call('XADD', trail, 'MAXLEN', '~', keep, '*', 'd', entry)
   if off ~= '' then
     -- with its place in the trail, after "type" (as write.lua does)
-    redis.call('PUBLISH', channel,
+    redis.call(publish, channel,
       '{"type":"conflict","trail_id":"' .. tid .. '",' .. string.sub(entry, 20))
   end
 end

@@ -29,6 +29,8 @@ ARGV[12] the answer's tail: what follows the document without its closing
          brace in the answer (,"applied":...})
 ARGV[13] seconds the idempotency record is kept
 ARGV[14] "1" when restarts are declared lossless (life.lua)
+ARGV[15] "1" on a Redis Cluster: the channel is a shard channel, published
+         with SPUBLISH on the collection's shard only; else PUBLISH
 
 Reply: {"ok", "<epoch>:<seq>"}
      | {"changed", doc|nil}   the stored document moved on: decide again
@@ -48,6 +50,7 @@ local id, expected, doc, new_epoch = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local known, min_seq, history = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local channel, conflict, trail_keep = ARGV[8], ARGV[9], tonumber(ARGV[10])
 local rec_head, answer_tail, ttl = ARGV[11], ARGV[12], tonumber(ARGV[13])
+local publish = ARGV[15] == '1' and 'SPUBLISH' or 'PUBLISH'
 
 if not min_seq or not history or history < 1 or doc == '' or id == '' or
    not trail_keep or trail_keep < 1 or not ttl or ttl < 1 then
@@ -112,10 +115,10 @@ if conflict ~= '' then
   -- subscribers get the entry with its place in the trail
   local wire = '{"type":"conflict","trail_id":"' .. tid .. '",' .. string.sub(entry, 20)
   redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full, 'c', wire)
-  redis.call('PUBLISH', channel, wire .. '\n' .. full)
+  redis.call(publish, channel, wire .. '\n' .. full)
 else
   redis.call('XADD', log, 'MAXLEN', '~', history, s .. '-0', 'd', full)
-  redis.call('PUBLISH', channel, full)
+  redis.call(publish, channel, full)
 end
 if rec_head ~= '' then
   redis.call('SET', idem, rec_head .. string.sub(full, 1, -2) .. answer_tail, 'EX', ttl)

@@ -621,6 +621,62 @@ static void test_redis_url(void **state)
 	}
 }
 
+/* redis+cluster:// seed lists: normalized seeds, the first one as host */
+static void test_redis_cluster_url(void **state)
+{
+	static const struct {
+		const char *url, *seeds, *host, *password;
+		int port;
+	} good[] = {
+		{"redis+cluster://h:7000", "h:7000", "h", NULL, 7000},
+		{"redis+cluster://a:1,b:2,c:3", "a:1,b:2,c:3", "a", NULL, 1},
+		{"redis+cluster://:pw@10.0.0.1:6379,10.0.0.2:6380",
+		 "10.0.0.1:6379,10.0.0.2:6380", "10.0.0.1", "pw", 6379},
+		{"redis+cluster://user:pw@[::1]:7000,[fd00::2]:7001",
+		 "::1:7000,fd00::2:7001", "::1", "pw", 7000},
+	};
+	static const char *const bad[] = {
+		"redis+cluster://", "redis+cluster://h", "redis+cluster://h:",
+		"redis+cluster://h:0", "redis+cluster://h:7000/0",
+		"redis+cluster://h:7000,", "redis+cluster://h:7000,,g:1",
+		"redis+cluster://:7000", "redis+cluster://h:70000",
+		"redis+cluster://[::1:7000", "redis+cluster://secret@h:1",
+		"redis+clusters://h:1",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < GW_ARRAY_LEN(good); i++) {
+		struct config c;
+		struct gw_error e = {0};
+
+		memset(&c, 0, sizeof(c));
+		if (config_parse_redis_url(&c, good[i].url, &e))
+			fail_msg("%s: %s", good[i].url, e.msg);
+		assert_string_equal(c.redis_cluster_seeds, good[i].seeds);
+		assert_string_equal(c.redis_host, good[i].host);
+		assert_int_equal(c.redis_port, good[i].port);
+		assert_int_equal(c.redis_db, 0);
+		if (good[i].password)
+			assert_string_equal(c.redis_password, good[i].password);
+		else
+			assert_null(c.redis_password);
+		/* back to one Redis: no seeds left */
+		assert_int_equal(config_parse_redis_url(&c, "redis://h:1", &e), 0);
+		assert_null(c.redis_cluster_seeds);
+		config_release(&c);
+	}
+	for (size_t i = 0; i < GW_ARRAY_LEN(bad); i++) {
+		struct config c;
+		struct gw_error e = {0};
+
+		memset(&c, 0, sizeof(c));
+		if (config_parse_redis_url(&c, bad[i], &e) != GW_EBADREQ)
+			fail_msg("accepted %s", bad[i]);
+		assert_true(e.msg[0] != '\0');
+		config_release(&c);
+	}
+}
+
 /*
  * jwt_secret comes from the environment only (docs/configuration.md): the
  * file and flags (visible in ps) are refused; everything else may come
@@ -764,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_bad_file_json_message),
 		cmocka_unit_test(test_collections),
 		cmocka_unit_test(test_redis_url),
+		cmocka_unit_test(test_redis_cluster_url),
 		cmocka_unit_test(test_option_sources),
 		cmocka_unit_test(test_dev_option),
 		cmocka_unit_test(test_bind_loopback),

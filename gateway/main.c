@@ -15,6 +15,7 @@
 #include "app.h"
 #include "config.h"
 #include "devtoken.h"
+#include "health_probe.h"
 #include "hub.h"
 #include "jwks.h"
 #include "jwks_fetch.h"
@@ -385,6 +386,8 @@ int main(int argc, char **argv)
 	uv_loop_t loop;
 	int rc = 1, lvl;
 
+	if (health_probe_wanted(argc, argv))
+		return health_probe_main(argc, argv, environ);
 	signal(SIGPIPE, SIG_IGN);
 	seed_maps();
 	if (config_load(&p.cfg, argc, argv, environ, &action, &token_sub, &e)) {

@@ -201,16 +201,21 @@ test('X-Forwarded-For reaches the gateways: the auth-failure budget is per clien
   const statuses = [];
   for (let i = 0; i < 20; i++) statuses.push((await bad(A)).status);
   assert.ok(statuses.includes(429), `A rate limited: ${statuses.join(' ')}`);
+  // the budget refills at 1 a second per gateway: on a slow machine one
+  // of the next requests may find a token again, never most of them
+  const limited = (xs) => xs.filter((x) => x === 429).length;
   const aAgain = [];
   for (let i = 0; i < 6; i++) aAgain.push((await bad(A)).status);
-  assert.deepEqual(aAgain, Array(6).fill(429), 'A stays limited on every gateway');
+  assert.ok(limited(aAgain) >= 4, `A stays limited on every gateway: ${aAgain.join(' ')}`);
   // B is another client: its own budget
   const b = await bad(B);
   assert.equal(b.status, 401, `B (${B}) is not limited by A's (${A}) failures: ${b.text}`);
   // A claiming to be someone else: HAProxy drops the client's header
+  // (believed, each fresh address would have its own budget: all 401)
+  for (let i = 0; i < 6; i++) await bad(A);
   const spoofed = [];
   for (let i = 0; i < 6; i++) spoofed.push((await bad(A, { 'x-forwarded-for': `198.51.100.${i + 1}` })).status);
-  assert.deepEqual(spoofed, Array(6).fill(429), 'a client-written X-Forwarded-For is not believed');
+  assert.ok(limited(spoofed) >= 4, `a client-written X-Forwarded-For is not believed: ${spoofed.join(' ')}`);
 });
 
 test('docker kill of a gateway under write load: its WebSocket clients resume through the LB and miss nothing; the LB drops it within its check interval', { skip, timeout: 180000 }, async () => {

@@ -12,8 +12,9 @@ import { tmpdir, networkInterfaces } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import {
-  ROOT, SKIP, DOCKER, run, must, ensureEngine, stopEngine, baseImages, buildImage, freeSubnetPrefix, sleep,
+  ROOT, SKIP, DOCKER, COMPOSE, run, must, ensureEngine, stopEngine, baseImages, buildImage, freeSubnetPrefix, sleep,
 } from './lib/engine.mjs';
 import { Stack, Follower, pct } from './lib/stack.mjs';
 import { token, SECRET, freePort } from '../integration/lib/harness.mjs';
@@ -91,6 +92,20 @@ before(async () => {
   await until(async () => { const u = await stack.upCount(); return u.rest === 3 && u.ws === 3; }, { what: '3 gateways UP in both pools' });
   log(`stack ${stack.project} up (subnet ${stack.prefix}.0/24, https 127.0.0.1:${stack.ports.https}) in ${Date.now() - t} ms`);
 }, { timeout: 1500000 });
+
+// interrupted (Ctrl-C, a CI timeout): the after hook does not run, so the
+// stack goes down here, synchronously, before the process ends
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    if (stack && !wentDown) {
+      log(`${sig}: removing ${stack.project}`);
+      spawnSync(COMPOSE, ['-p', stack.project, '-f', stack.file, 'down', '-v', '--remove-orphans', '-t', '2'],
+        { env: stack.env, stdio: 'ignore', timeout: 60000 });
+    }
+    if (eng && eng.started) { try { process.kill(eng.started, 'SIGTERM'); } catch { /* gone */ } }
+    process.exit(130);
+  });
+}
 
 after(async () => {
   if (stack && !wentDown) {

@@ -1,8 +1,9 @@
 // docker/ on a real Docker engine: the image (non-root, read-only root,
 // HEALTHCHECK healthy), the compose stack with three gateways behind HAProxy
 // over TLS, a gateway killed under write load (WebSocket clients resume
-// through the LB and miss nothing), Redis restarted (what DESIGN promises),
-// X-Forwarded-For reaching the gateways, and down leaving nothing behind.
+// through the LB and miss nothing), Redis restarted (what docs/operations.md
+// promises), X-Forwarded-For reaching the gateways, and down leaving nothing
+// behind.
 // Needs root or a running engine; SYNCGATE_SKIP_DOCKER=1 skips it (and says
 // so). Every step has a timeout; the stack is removed even on failure.
 import { test, before, after } from 'node:test';
@@ -352,7 +353,7 @@ test('docker restart of Redis (AOF): documents survive, writes meanwhile get 503
   const [redis] = await stack.containers('redis');
   const epoch = epochOf(written[4].offset);
 
-  // one check against DESIGN for any answer while Redis is away
+  // one check for any answer while Redis is away (503 unavailable, Retry-After)
   const outage = [];
   const check = (r, what) => {
     assert.equal(r.status, 503, `${what}: ${r.status} ${r.text}`);

@@ -42,7 +42,7 @@ ADAPTER_SRC := gateway/main.c gateway/rest.c gateway/rest_answer.c \
 	gateway/rest_handlers.c gateway/rest_mhd.c \
 	gateway/webroot.c gateway/ws.c gateway/sync_write.c gateway/sync_answer.c \
 	gateway/sync_resolve.c gateway/sync_read.c \
-	gateway/resolver.c gateway/jwks_fetch.c $(wildcard pubsub/redis_*.c)
+	gateway/resolver.c gateway/jwks_fetch.c gateway/health_probe.c $(wildcard pubsub/redis_*.c)
 CORE_SRC := $(filter-out $(ADAPTER_SRC),$(wildcard gateway/*.c auth/*.c pubsub/*.c))
 LUA_SRC  := $(sort $(wildcard pubsub/lua/*.lua))
 

@@ -741,6 +741,9 @@ const struct action_flag config_actions[] = {
 	{"--print-config", NULL, NULL, CONFIG_PRINT,
 	 "print the effective configuration as a config file and exit (secrets "
 	 "as \"" CONFIG_HIDDEN "\": see docs/configuration.md)"},
+	{"--health", NULL, NULL, CONFIG_HEALTH,
+	 "GET /v1/health on this configuration's REST port and exit: 0 when "
+	 "200, else 1 (for container health checks)"},
 	{"--make-token", NULL, "SUBJECT", CONFIG_MAKE_TOKEN,
 	 "print a 24-hour HS256 token with every permission for SUBJECT "
 	 "(development; needs SYNCGATE_JWT_SECRET) and exit"},

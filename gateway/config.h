@@ -120,7 +120,8 @@ enum config_action {
 	CONFIG_HELP,
 	CONFIG_VERSION,
 	CONFIG_PRINT,
-	CONFIG_MAKE_TOKEN
+	CONFIG_MAKE_TOKEN,
+	CONFIG_HEALTH    /* main runs health_probe_main before config_load */
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "app.h"
 #include "config.h"
 #include "devtoken.h"
+#include "health_probe.h"
 #include "hub.h"
 #include "jwks.h"
 #include "jwks_fetch.h"
@@ -386,6 +387,8 @@ int main(int argc, char **argv)
 	uv_loop_t loop;
 	int rc = 1, lvl;
 
+	if (health_probe_wanted(argc, argv))
+		return health_probe_main(argc, argv, environ);
 	signal(SIGPIPE, SIG_IGN);
 	seed_maps();
 	if (config_load(&p.cfg, argc, argv, environ, &action, &token_sub, &e)) {
@@ -412,6 +415,10 @@ int main(int argc, char **argv)
 		rc = make_token(&p.cfg, token_sub);
 		config_release(&p.cfg);
 		return rc;
+	}
+	if (action == CONFIG_HEALTH) { /* (caught above, before the load) */
+		config_release(&p.cfg);
+		return health_probe_main(argc, argv, environ);
 	}
 	if (p.cfg.node_id[0])
 		snprintf(p.node, sizeof(p.node), "%s", p.cfg.node_id);

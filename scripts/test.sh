@@ -8,6 +8,10 @@
 #      suite (tests/faults: a history checker over Redis, gateway and client
 #      faults) against both builds
 #   5. browser tests (tests/e2e: chromium via playwright-core) against the normal build
+#   6. the Docker deployment on a real engine (tests/docker: image, compose
+#      stack over TLS, a gateway killed, Redis restarted); it installs
+#      docker.io and starts a dockerd when none answers, and fails when it
+#      cannot; SYNCGATE_SKIP_DOCKER=1 skips it, saying so
 # Any failure stops the run with a non-zero exit.
 set -eu
 cd "$(dirname "$0")/.."
@@ -64,4 +68,10 @@ step "black-box tests ($san build)"
 SYNCGATE_BIN=../$sanbuild/syncgate node --test --test-concurrency=2 integration/
 step "fault suite ($san build)"
 SYNCGATE_BIN=../$sanbuild/syncgate node --test --test-concurrency=1 faults/
+step "docker (real engine: tests/docker)"
+if [ "${SYNCGATE_SKIP_DOCKER:-0}" = 1 ]; then
+	echo "docker: SKIPPED (SYNCGATE_SKIP_DOCKER=1): the Docker deployment was not tested"
+else
+	node --test --test-concurrency=1 docker/
+fi
 step "all suites passed"

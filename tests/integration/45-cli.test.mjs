@@ -76,7 +76,7 @@ test('--help: every flag it names is accepted, and sets what its variable sets',
   const { options, actions } = helpFlags(h.out);
   assert.ok(options.size > 50, `${options.size} options in --help`);
   assert.deepEqual([...actions].sort(),
-    ['--config', '--help', '--make-token', '--print-config', '--version', '-h']);
+    ['--config', '--health', '--help', '--make-token', '--print-config', '--version', '-h']);
   const defaults = run(['--print-config']);
   assert.equal(defaults.code, 0, defaults.err);
   const def = JSON.parse(defaults.out);

@@ -129,6 +129,7 @@ static void test_help_flags_accepted(void **state)
 				    strcmp(flags[i], "--version") == 0 ||
 				    strcmp(flags[i], "--config") == 0 ||
 				    strcmp(flags[i], "--print-config") == 0 ||
+				    strcmp(flags[i], "--health") == 0 ||
 				    strcmp(flags[i], "--make-token") == 0);
 			continue;
 		}
@@ -243,6 +244,13 @@ static void test_version_and_actions(void **state)
 	assert_int_equal(load(&c, ver, NULL, &act, &e), 0);
 	assert_int_equal(act, CONFIG_VERSION);
 	config_release(&c);
+	{
+		const char *health[] = {"--health", NULL};
+
+		assert_int_equal(load(&c, health, NULL, &act, &e), 0);
+		assert_int_equal(act, CONFIG_HEALTH);
+		config_release(&c);
+	}
 	/* --help wins over what else argv holds */
 	assert_int_equal(load(&c, bad_then_help, NULL, &act, &e), 0);
 	assert_int_equal(act, CONFIG_HELP);

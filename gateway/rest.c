@@ -19,6 +19,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "ratelimit.h"
+#include "sbuf.h"
 #include "rest_mhd.h"
 #include "rest_req.h"
 
@@ -34,19 +35,40 @@ static int64_t mono_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Joins every X-Forwarded-For line, in order, with ",": a proxy that
+ * adds its own line (HAProxy's option forwardfor) puts the address it saw
+ * last, after any line the client wrote. */
+static enum MHD_Result join_xff(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *value)
+{
+	struct sbuf *sb = cls;
+
+	(void)kind;
+	if (key && value && strcasecmp(key, "X-Forwarded-For") == 0) {
+		if (sb->len)
+			sbuf_addc(sb, ',');
+		sbuf_adds(sb, value);
+	}
+	return MHD_YES;
+}
+
 /* The address q comes from (behind a trusted proxy, the one its
  * X-Forwarded-For names). */
 static void client_addr(struct req *q, char *out)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct netaddr_set *trusted = &q->r->app->cfg->trusted;
 	char peer[NETADDR_STR_MAX + 1];
+	struct sbuf xff = SBUF_INIT;
 
 	netaddr_text(ci ? ci->client_addr : NULL, peer);
-	netaddr_client(&q->r->app->cfg->trusted, peer,
-		       MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
-						   "X-Forwarded-For"),
-		       out);
+	if (netaddr_in(trusted, peer))
+		MHD_get_connection_values(q->conn, MHD_HEADER_KIND, join_xff, &xff);
+	/* (out of memory: the peer, which is the proxy) */
+	netaddr_client(trusted, peer,
+		       xff.len && !sbuf_failed(&xff) ? xff.buf : NULL, out);
+	sbuf_release(&xff);
 }
 
 /* A failed authentication from addr ("": not counted). */

@@ -273,14 +273,22 @@ static const char *handshake_key(struct lws *wsi, char *buf, int len)
  * the address X-Forwarded-For names (netaddr_client). */
 static void client_addr(struct ws *w, struct lws *wsi, char *out)
 {
-	char peer[NETADDR_STR_MAX + 1], xff[512];
-	int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+	const struct netaddr_set *trusted = &w->app->cfg->trusted;
+	char peer[NETADDR_STR_MAX + 1], *xff = NULL;
+	int n;
 
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	if (n <= 0 || n >= (int)sizeof(xff) ||
-	    lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
-		n = -1;
-	netaddr_client(&w->app->cfg->trusted, peer, n < 0 ? NULL : xff, out);
+	/* every line, joined with "," by lws; as long as the headers may be
+	 * (a cut one would leave the proxy's address, which is exempt) */
+	n = netaddr_in(trusted, peer)
+		    ? lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) : 0;
+	if (n > 0 && (xff = malloc((size_t)n + 1)) &&
+	    lws_hdr_copy(wsi, xff, n + 1, WSI_TOKEN_X_FORWARDED_FOR) < 0) {
+		free(xff);
+		xff = NULL;
+	}
+	netaddr_client(trusted, peer, xff, out);
+	free(xff);
 }
 
 static uintptr_t sessions_of(struct ws *w, const char *ip)

@@ -82,6 +82,9 @@ test('WebSocket: limits.ws_connections_per_ip per client address, X-Forwarded-Fo
   for (let i = 0; i < WS_CAP; i++) a.push(await wsFrom('127.0.0.2', '198.51.100.1'));
   await refusedWith(wsFrom('127.0.0.2', '198.51.100.1'), 429, 'one more for 198.51.100.1');
   await refusedWith(wsFrom('127.0.0.2', '6.6.6.6, 198.51.100.1'), 429, 'a client-written entry on the left changes nothing');
+  // a proxy that adds a line of its own (HAProxy) puts it after the client's
+  await refusedWith(wsFrom('127.0.0.2', ['6.6.6.6', '198.51.100.1']), 429, 'a client-written line before the proxy\'s changes nothing');
+  await refusedWith(wsFrom('127.0.0.2', `${'7.7.7.7, '.repeat(80)}198.51.100.1`), 429, 'a long X-Forwarded-For is read whole');
   const b = await wsFrom('127.0.0.2', '198.51.100.2');
   await b.wait('welcome');
   // a closed socket gives its place back
@@ -90,6 +93,40 @@ test('WebSocket: limits.ws_connections_per_ip per client address, X-Forwarded-Fo
   const again = await wsFrom('127.0.0.1');
   await again.wait('welcome');
   for (const c of [...direct.slice(1), ...a, b, again]) await c.close();
+});
+
+/** GET /v1/collections from localAddress with a bad token and the given
+ *  X-Forwarded-For lines; resolves with the status. */
+function badAuthFrom(g, localAddress, xffLines) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port: g.httpPort, host: '127.0.0.1', localAddress });
+    let got = '';
+    sock.on('connect', () => sock.write('GET /v1/collections/c/docs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer e30.e30.nope\r\n'
+      + `${xffLines.map((l) => `X-Forwarded-For: ${l}\r\n`).join('')}Connection: close\r\n\r\n`));
+    sock.on('data', (d) => { got += d; });
+    sock.on('end', () => resolve(Number(got.slice(9, 12))));
+    sock.on('error', reject);
+  });
+}
+
+test('REST behind a proxy that adds its own X-Forwarded-For line: the last line names the client', async () => {
+  const g = await Gateway.start({
+    redis,
+    node: 'gw-addr-lines',
+    config: { trusted_proxies: '127.0.0.2', limits: { auth_failures_per_s: 1, auth_failures_burst: 3 } },
+  });
+  try {
+    // the client writes a new address each time; the proxy's line is the same
+    const seen = [];
+    for (let i = 0; i < 5; i++) seen.push(await badAuthFrom(g, '127.0.0.2', [`203.0.113.${i + 1}`, '198.51.100.7']));
+    assert.deepEqual(seen, [401, 401, 401, 429, 429], 'one budget for the address the proxy saw');
+    // another client behind the same proxy keeps its own budget
+    assert.equal(await badAuthFrom(g, '127.0.0.2', ['198.51.100.8']), 401);
+    // and a long header is read whole, its last entry counted
+    assert.equal(await badAuthFrom(g, '127.0.0.2', [`${'7.7.7.7, '.repeat(300)}198.51.100.7`]), 429);
+  } finally {
+    assertCleanExit(assert, await g.stop());
+  }
 });
 
 test('the gateway stops cleanly', async () => {

@@ -69,10 +69,14 @@ export class Cluster {
     c.nodes = [];
     for (let i = 0; i < masters * 2; i++) {
       const port = await freePort();
+      // the bus port picked too (by default port + 10000, which nobody
+      // reserved and another test may hold)
+      const busPort = await freePort();
       const dir = mkdtempSync(path.join(tmpdir(), 'sg-cluster-'));
       const n = new ClusterNode(port, dir, [
         '--bind', '127.0.0.1', '--port', String(port), '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'),
+        '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
+        '--cluster-config-file', path.join(dir, 'nodes.conf'),
         '--cluster-node-timeout', String(nodeTimeout),
         // a replica fails over however long its link was down (the tests
         // kill masters on purpose; a short node timeout shrinks the window)

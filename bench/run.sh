@@ -8,12 +8,18 @@
 #   rest      64 keep-alive clients PUT new 1 KB documents, 5 s      (loadgen)
 #   rest_redis  what Redis alone does of the same work: the write script
 #             for new 1 KB documents, 64 clients      (redis-benchmark)
+#   rest16    rest over 16 collections, one Redis                    (loadgen)
+#   rest16_cluster  the same on a Redis Cluster of 3 masters         (loadgen)
+#   fanout_b_cluster  fanout_b on a Redis Cluster of 3 masters       (loadgen)
 #   hot       read-modify-write cycles on hot documents              (hot.mjs)
 #   resolver  what a callback conflict resolver costs a write        (resolver.mjs)
 #
 # bench/selftest.mjs checks loadgen first. Each loadgen benchmark gets its
 # own Redis and gateway (started here, both pinned to CPU 0; loadgen runs on
-# CPU 1 when there are 2 CPUs or more), stopped by PID when it ends. Every
+# CPU 1 when there are 2 CPUs or more), stopped by PID when it ends; the
+# *_cluster ones get 3 Redis masters joined as a cluster (all on CPU 0 too:
+# the same CPU as one Redis, so the figure is what cluster mode costs, not
+# what more machines give). Every
 # result is appended to bench/results.jsonl with the date and commit; a
 # table of this run is printed at the end.
 #
@@ -23,7 +29,7 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 BUILD=${BUILD:-build}
-BENCH=${BENCH:-fanout_a fanout_b idle rest rest_redis hot resolver}
+BENCH=${BENCH:-fanout_a fanout_b idle rest rest_redis rest16 rest16_cluster fanout_b_cluster hot resolver}
 
 sh scripts/deps.sh test >/dev/null
 ${MAKE:-make} --no-print-directory -s BUILD="$BUILD" all "$BUILD/loadgen"
@@ -42,16 +48,19 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/sg-bench-XXXXXX")
 this_run=$tmp/results.jsonl
 : >"$this_run"
 redis_pid=""
+redis_pids="" # every Redis process of the stack (one, or the cluster's)
 gw_pid=""
+stack=single
 
 # Stops the gateway, then its Redis: exactly the processes started here.
 stop_stack() {
-	for p in $gw_pid $redis_pid; do
+	for p in $gw_pid $redis_pids; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 	gw_pid=""
 	redis_pid=""
+	redis_pids=""
 }
 cleanup() {
 	stop_stack
@@ -60,31 +69,90 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A private Redis (no persistence) and a gateway on free ports; waits for
-# GET /v1/ready to answer 200.
-start_stack() {
-	rport=$("$lg" port)
-	hport=$("$lg" port)
-	wport=$("$lg" port)
-	while [ "$hport" = "$rport" ]; do hport=$("$lg" port); done
-	while [ "$wport" = "$rport" ] || [ "$wport" = "$hport" ]; do wport=$("$lg" port); done
-	rm -rf "$tmp/redis"
-	mkdir -p "$tmp/redis"
-	$pin_srv redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" \
+# A free port no other part of this stack has taken.
+used_ports=""
+fresh_port() {
+	while :; do
+		p=$("$lg" port)
+		case " $used_ports " in
+		*" $p "*) ;;
+		*) used_ports="$used_ports $p"; echo "$p"; return ;;
+		esac
+	done
+}
+
+# redis_start NAME PORT ARGS...: a private Redis (no persistence) in
+# $tmp/NAME, pinned with the gateway; waits for PING.
+redis_start() {
+	name=$1
+	port=$2
+	shift 2
+	rm -rf "${tmp:?}/$name"
+	mkdir -p "$tmp/$name"
+	$pin_srv redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/$name" \
 		--save '' --appendonly no --maxmemory-policy noeviction \
-		--daemonize no --logfile "$tmp/redis.log" &
+		--daemonize no --logfile "$tmp/$name.log" "$@" &
 	redis_pid=$!
+	redis_pids="$redis_pids $redis_pid"
 	i=0
-	until redis-cli -p "$rport" ping >/dev/null 2>&1; do
+	until redis-cli -p "$port" ping >/dev/null 2>&1; do
 		i=$((i + 1))
 		if [ $i -gt 100 ]; then
 			echo "bench: redis-server did not start" >&2
-			cat "$tmp/redis.log" >&2
+			cat "$tmp/$name.log" >&2
 			exit 1
 		fi
 		sleep 0.05
 	done
-	SYNCGATE_REDIS_URL=redis://127.0.0.1:$rport SYNCGATE_HTTP_PORT=$hport \
+}
+
+# Three masters (no replicas), joined by redis-cli --cluster create; waits
+# until every node says cluster_state:ok. Sets redis_url.
+cluster_start() {
+	seeds=""
+	ports=""
+	for n in 1 2 3; do
+		p=$(fresh_port)
+		redis_start "redis$n" "$p" --cluster-enabled yes \
+			--cluster-port "$(fresh_port)" \
+			--cluster-config-file "$tmp/redis$n/nodes.conf"
+		ports="$ports $p"
+		seeds="$seeds${seeds:+,}127.0.0.1:$p"
+	done
+	# shellcheck disable=SC2086 # one word per node
+	redis-cli --cluster create $(for p in $ports; do printf '127.0.0.1:%s ' "$p"; done) \
+		--cluster-replicas 0 --cluster-yes >"$tmp/cluster-create.log" 2>&1 || {
+		cat "$tmp/cluster-create.log" >&2
+		exit 1
+	}
+	i=0
+	for p in $ports; do
+		until redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; do
+			i=$((i + 1))
+			if [ $i -gt 300 ]; then
+				echo "bench: the cluster did not come up" >&2
+				exit 1
+			fi
+			sleep 0.05
+		done
+	done
+	redis_url="redis+cluster://$seeds"
+}
+
+# A private Redis (or, with stack=cluster, a cluster of 3) and a gateway on
+# free ports; waits for GET /v1/ready to answer 200.
+start_stack() {
+	used_ports=""
+	rport=$(fresh_port)
+	hport=$(fresh_port)
+	wport=$(fresh_port)
+	if [ "$stack" = cluster ]; then
+		cluster_start
+	else
+		redis_start redis "$rport"
+		redis_url=redis://127.0.0.1:$rport
+	fi
+	SYNCGATE_REDIS_URL=$redis_url SYNCGATE_HTTP_PORT=$hport \
 		SYNCGATE_WS_PORT=$wport SYNCGATE_AUTH_MODE=none SYNCGATE_LOG_LEVEL=warn \
 		SYNCGATE_WEB_ROOT='' $pin_srv "$gw_bin" >"$tmp/gateway.log" 2>&1 &
 	gw_pid=$!
@@ -112,7 +180,9 @@ loadgen_bench() {
 	echo "== $label" >&2
 	start_stack
 	set -- "$@" --label "$label" --ws-port "$wport" --http-port "$hport" --server-pid "$gw_pid"
-	[ "$pids" = gw ] || set -- "$@" --server-pid "$redis_pid"
+	if [ "$pids" != gw ]; then
+		for p in $redis_pids; do set -- "$@" --server-pid "$p"; done
+	fi
 	rc=0
 	out=$($pin_lg "$lg" "$@") || rc=$?
 	stop_stack
@@ -170,6 +240,17 @@ for b in $BENCH; do
 	rest) loadgen_bench rest gw+redis rest --clients 64 --size 1000 --duration 5 \
 		--max-time 60 ;;
 	rest_redis) record "$(rest_redis_bench)" ;;
+	rest16) loadgen_bench rest16 gw+redis rest --clients 64 --size 1000 \
+		--collections 16 --duration 5 --max-time 60 ;;
+	rest16_cluster) stack=cluster
+		loadgen_bench rest16_cluster gw+redis rest --clients 64 --size 1000 \
+			--collections 16 --duration 5 --max-time 60
+		stack=single ;;
+	fanout_b_cluster) stack=cluster
+		loadgen_bench fanout_b_cluster gw+redis fanout --subs 10000 \
+			--collections 100 --rate 100 --ramp 1.5 --bisect 2 --duration 3 \
+			--drain 2 --p99-max 50 --max-time 120
+		stack=single ;;
 	hot | resolver) node_bench "$b" ;;
 	*) echo "bench: unknown benchmark $b" >&2; exit 2 ;;
 	esac

@@ -184,6 +184,32 @@ export class Cluster {
     return { source, target };
   }
 
+  /** The slots node serves, ascending. */
+  async slotsOf(node) {
+    const id = await this.nodeId(node);
+    const out = await this.any().cli('CLUSTER', 'NODES');
+    const slots = [];
+    for (const line of out.split('\n')) {
+      const f = line.split(' ');
+      if (f[0] !== id) continue;
+      for (const r of f.slice(8)) {
+        if (r.startsWith('[')) continue;
+        const [a, b] = r.split('-').map(Number);
+        for (let k = a; k <= (b === undefined ? a : b); k++) slots.push(k);
+      }
+    }
+    return slots.sort((x, y) => x - y);
+  }
+
+  /** `redis-cli --cluster reshard`: n slots from source to target, as an
+   *  operator runs it (it takes the source's lowest slots first). */
+  async reshard(source, target, n) {
+    await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${source.port}`,
+      '--cluster-from', await this.nodeId(source), '--cluster-to', await this.nodeId(target),
+      '--cluster-slots', String(n), '--cluster-yes'], { timeout: 60000 });
+    await this.waitOk();
+  }
+
   async stop() {
     for (const n of this.nodes) await n.kill();
     for (const n of this.nodes) rmSync(n.dir, { recursive: true, force: true });

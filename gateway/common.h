@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define GW_ERR_MAP(XX)                                                        \
 	XX(BADREQ, "bad_request", "bad request", 400, 0)                      \
@@ -85,6 +87,16 @@ int gw_fail(struct gw_error *e, int code, const char *fmt, ...)
 
 #define GW_UNUSED(x) ((void)(x))
 #define GW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Frees a secret string, zeroed first in a way the compiler keeps (a
+ * memset before free may be dropped as a dead store); NULL: nothing. */
+static inline void gw_free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
 
 /* Largest integer JSON carries exactly (I-JSON): 2^53 - 1. */
 #define GW_MAX_SAFE_INT 9007199254740991LL

@@ -225,9 +225,10 @@ static int set_opt(struct config *c, const struct opt *o, const char *v,
 		dup = strdup(v);
 		if (!dup)
 			return gw_fail(err, GW_ENOMEM, "out of memory");
-		if (*f && (o->flags & F_SECRET))
-			memset(*f, 0, strlen(*f));
-		free(*f);
+		if (o->flags & F_SECRET)
+			gw_free_secret(*f);
+		else
+			free(*f);
 		*f = dup;
 		return 0;
 	} else if (o->type == T_BOOL) {
@@ -791,9 +792,10 @@ void config_release(struct config *c)
 		if (config_opts[i].type != T_STR)
 			continue;
 		f = str_field(c, &config_opts[i]);
-		if (*f && (config_opts[i].flags & F_SECRET))
-			memset(*f, 0, strlen(*f));
-		free(*f);
+		if (config_opts[i].flags & F_SECRET)
+			gw_free_secret(*f);
+		else
+			free(*f);
 	}
 	policy_release(&c->colls);
 	for (size_t i = 0; i < c->norigins; i++)
@@ -808,9 +810,7 @@ void config_release(struct config *c)
 		free(c->pubkeys[i].pem_file);
 	}
 	free(c->pubkeys);
-	if (c->redis_password)
-		memset(c->redis_password, 0, strlen(c->redis_password));
-	free(c->redis_password);
+	gw_free_secret(c->redis_password);
 	free(c->redis_user);
 	free(c->redis_host);
 	free(c->redis_cluster_seeds);

@@ -512,10 +512,7 @@ static void tick_closed(uv_handle_t *h)
 {
 	struct rcluster *cl = h->data;
 
-	if (cl->password) {
-		memset(cl->password, 0, strlen(cl->password));
-		free(cl->password);
-	}
+	gw_free_secret(cl->password);
 	free(cl->user);
 	free(cl);
 }

@@ -483,10 +483,7 @@ static void handle_closed(uv_handle_t *h)
 	struct rconn *c = h->data;
 
 	if (--c->handles_open == 0) {
-		if (c->password) {
-			memset(c->password, 0, strlen(c->password));
-			free(c->password);
-		}
+		gw_free_secret(c->password);
 		free(c->user);
 		free(c->host);
 		free(c);

@@ -533,10 +533,7 @@ static void hb_closed(uv_handle_t *h)
 	struct live *lv = h->data;
 
 	map_release(&lv->wanted);
-	if (lv->password) {
-		memset(lv->password, 0, strlen(lv->password));
-		free(lv->password);
-	}
+	gw_free_secret(lv->password);
 	free(lv->user);
 	free(lv);
 }

@@ -18,7 +18,7 @@ import {
   ROOT, SKIP, DOCKER, COMPOSE, run, must, ensureEngine, stopEngine, baseImages, buildImage, freeSubnetPrefix, sleep,
 } from './lib/engine.mjs';
 import { Stack, Follower, pct } from './lib/stack.mjs';
-import { token, SECRET, freePort } from '../integration/lib/harness.mjs';
+import { token, SECRET, freePort, waitFor } from '../integration/lib/harness.mjs';
 
 const log = (s) => console.log(`docker: ${s}`);
 const IMAGE = 'syncgate:test';
@@ -32,19 +32,8 @@ let stack;
 let wentDown = false;
 const t0 = Date.now();
 
-/** Waits until fn() is truthy; throws naming what after timeout ms. */
-async function until(fn, { timeout = 30000, interval = 200, what }) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out (${timeout} ms) waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await sleep(interval);
-  }
-}
+/** waitFor with this suite's pace: 30 s, every 200 ms. */
+const until = (fn, { timeout = 30000, interval = 200, what }) => waitFor(fn, { timeout, interval, what });
 
 const allHealthy = async () => {
   for (const n of await stack.containers('gateway')) {

@@ -1,5 +1,6 @@
 /*
- * hub.c - subscription index and per-collection delivery state machine.
+ * hub.c - the per-collection delivery state machine (hub_sub.c has the
+ * subscriptions' side: start, replay, the since check, sessions).
  * Pure: talks to Redis only through struct hub_backend and to clients only
  * through struct session. Must not include libwebsockets or hiredis.
  *
@@ -11,6 +12,7 @@
  * hub raises as changes pass and asks on every head read.
  */
 #include "hub.h"
+#include "hub_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,83 +27,6 @@
 #include "proto.h"
 #include "seen.h"
 #include "trail.h"
-
-#define RETRY_MS 1000 /* a failed read is tried again this much later */
-#define REPLAY_BATCH 500
-#define REPAIR_BATCH 1000
-#define IDLE_CAP 50000 /* remembered collections without subscribers */
-
-enum coll_state {
-	C_IDLE,      /* no live delivery (no subscribers) */
-	C_OPENING,   /* SUBSCRIBE sent, waiting for hub_on_open */
-	C_SYNCING,   /* reading the head */
-	C_LIVE,      /* delivering pub/sub messages in order */
-	C_REPAIRING, /* filling a gap from the log */
-	C_RETRY      /* a read failed; hub_tick retries */
-};
-
-enum sub_state {
-	S_PENDING, /* waiting for the collection's first sync */
-	S_CHECK,   /* since is ahead of head: checking it against Redis */
-	S_REPLAY,  /* reading the log from pos + 1 */
-	S_LIVE
-};
-
-struct hub_coll {
-	char name[NAMES_COLLECTION_MAX + 1];
-	enum coll_state state;
-	bool synced;  /* head read since the last open */
-	bool busy;    /* a collection-level backend call is in flight */
-	bool resync;  /* re-read the head when the in-flight call is done */
-	uint64_t rotate_proof; /* a client's since ahead of head: rotate (0: no) */
-	char epoch[OFFSET_EPOCH_MAX + 1]; /* "" when unknown */
-	uint64_t head;
-	uint64_t target;   /* highest seq known to exist, while repairing */
-	int64_t retry_at;
-	struct hub_sub *subs; /* doubly linked through cprev/cnext */
-	size_t nsubs;
-};
-
-struct hub_sub {
-	int refs;
-	bool dead;
-	bool busy;    /* a backend call for this subscription is in flight */
-	bool paused;  /* replay waits for the session queue to drain */
-	enum sub_state state;
-	int64_t retry_at;       /* a failed read is retried at this hub_tick */
-	struct hub_coll *coll;  /* borrowed; valid while !dead */
-	struct session *sess;   /* borrowed; valid while !dead */
-	struct hub_sub *cprev, *cnext, *snext, *sprev;
-	uint64_t pos;
-	bool has_since;
-	struct offset since;
-	bool conflicts; /* also conflict trail entries */
-	bool ahead;     /* S_CHECK: since is ahead of Redis too; waits for the
-			 * collection's rotation, then gets its reset */
-	char *ref; /* owned */
-};
-
-struct hub {
-	struct hub_backend be;
-	struct seen *seen; /* borrowed: what was seen of each collection */
-	struct map colls; /* name -> struct hub_coll (owned) */
-	int64_t now_ms;
-};
-
-
-static void sub_unref(struct hub_sub *sub)
-{
-	if (--sub->refs == 0) {
-		free(sub->ref);
-		free(sub);
-	}
-}
-
-static struct hub_sub *sub_ref(struct hub_sub *sub)
-{
-	sub->refs++;
-	return sub;
-}
 
 struct hub *hub_new(const struct hub_backend *backend, struct seen *seen)
 {
@@ -128,7 +53,7 @@ void hub_free(struct hub *h)
 	free(h);
 }
 
-static struct hub_coll *coll_get(struct hub *h, const char *name, bool create)
+struct hub_coll *hub_coll_get(struct hub *h, const char *name, bool create)
 {
 	struct hub_coll *c = map_get(&h->colls, name);
 
@@ -145,34 +70,18 @@ static struct hub_coll *coll_get(struct hub *h, const char *name, bool create)
 	return c;
 }
 
-static void offset_of(const struct hub_coll *c, uint64_t seq, char *buf)
+void hub_offset_of(const struct hub_coll *c, uint64_t seq, char *buf)
 {
 	offset_format(c->epoch, seq, buf);
 }
 
-static void sub_remove(struct hub *h, struct hub_sub *sub);
-static void coll_meta(struct hub *h, struct hub_coll *c);
-
 /* ---- sending ---------------------------------------------------------- */
-
-static void send_reset(struct hub_sub *sub, const char *reason)
-{
-	char off[OFFSET_STR_MAX];
-
-	offset_of(sub->coll, sub->coll->head, off);
-	sub->pos = sub->coll->head;
-	sub->state = S_LIVE;
-	sub->paused = false;
-	sub->retry_at = 0;
-	metrics.resets_sent++;
-	session_enqueue_take(sub->sess, proto_reset(sub->coll->name, reason, off));
-}
 
 static void reset_all(struct hub_coll *c, const char *reason)
 {
 	for (struct hub_sub *s = c->subs; s; s = s->cnext)
 		if (s->state != S_PENDING)
-			send_reset(s, reason);
+			hub_sub_reset(s, reason);
 }
 
 /* A backend read could not even be started: try again at a later tick. */
@@ -183,13 +92,6 @@ static void coll_call_failed(struct hub *h, struct hub_coll *c)
 		c->state = C_RETRY;
 		c->retry_at = h->now_ms + RETRY_MS;
 	}
-}
-
-static void sub_call_failed(struct hub *h, struct hub_sub *sub)
-{
-	sub->busy = false;
-	sub->retry_at = h->now_ms + RETRY_MS;
-	sub_unref(sub); /* the reference the call would have given back */
 }
 
 /* Queues a shared message, creating it on first use (*m NULL). Returns 0,
@@ -244,92 +146,10 @@ static void deliver_conflict(struct hub_coll *c, uint64_t seq,
 	msg_unref(cm);
 }
 
-/* ---- per-subscription replay -------------------------------------------- */
-
-static void sub_fetch(struct hub *h, struct hub_sub *sub)
-{
-	struct session *s = sub->sess;
-
-	if (sub->busy || sub->dead || sub->state != S_REPLAY)
-		return;
-	if (sub->pos >= sub->coll->head) {
-		sub->state = S_LIVE;
-		return;
-	}
-	if (s->qbytes > s->qlimit / 2) {
-		sub->paused = true;
-		return;
-	}
-	sub->paused = false;
-	sub->busy = true;
-	if (h->be.log(h->be.ctx, sub->coll->name, sub->pos + 1, REPLAY_BATCH,
-		      sub_ref(sub)))
-		sub_call_failed(h, sub);
-}
-
-
-/* The collection is synced: a subscription starts (subscribed message,
- * then replay, a since check or a reset). */
-static void sub_start(struct hub *h, struct hub_sub *sub)
-{
-	struct hub_coll *c = sub->coll;
-	char off[OFFSET_STR_MAX];
-
-	offset_of(c, c->head, off);
-	sub->pos = c->head;
-	sub->state = S_LIVE;
-	session_enqueue_take(sub->sess, proto_subscribed(c->name, off, sub->ref));
-	if (!sub->has_since)
-		return;
-	if (strcmp(sub->since.epoch, c->epoch) != 0) {
-		send_reset(sub, "epoch_changed");
-		/* the client may know a newer epoch than this hub (rotated by
-		 * another gateway, nothing written since): re-read the head, or
-		 * each reload-and-resubscribe would get this stale reset again */
-		coll_meta(h, c);
-	} else if (sub->since.seq < c->head) {
-		sub->pos = sub->since.seq;
-		sub->state = S_REPLAY;
-		sub_fetch(h, sub);
-	} else if (sub->since.seq > c->head) {
-		/* ahead of what this gateway delivered: fine if Redis has it
-		 * (another gateway was faster), a lost tail if not */
-		sub->state = S_CHECK;
-		sub->busy = true;
-		if (h->be.meta(h->be.ctx, c->name, sub_ref(sub)))
-			sub_call_failed(h, sub);
-	}
-}
-
-/* The first head read failed: subscribers waiting for it get an error
- * (and are removed) rather than silence; they may subscribe again. */
-static void fail_pending(struct hub *h, struct hub_coll *c, int rc)
-{
-	struct hub_sub *s = c->subs, *next;
-
-	for (; s; s = next) {
-		next = s->cnext;
-		if (s->state != S_PENDING)
-			continue;
-		session_enqueue_take(s->sess,
-				     proto_error(gw_err_code(rc),
-						 "cannot read the collection now; subscribe again later",
-						 s->ref));
-		sub_remove(h, s);
-	}
-}
-
-static void start_pending(struct hub *h, struct hub_coll *c)
-{
-	for (struct hub_sub *s = c->subs; s; s = s->cnext)
-		if (s->state == S_PENDING)
-			sub_start(h, s);
-}
-
 /* ---- collection state machine ------------------------------------------- */
 
 /* Re-reads the collection's head (after the call in flight, if any). */
-static void coll_meta(struct hub *h, struct hub_coll *c)
+void hub_coll_meta(struct hub *h, struct hub_coll *c)
 {
 	if (c->busy) {
 		c->resync = true;
@@ -357,7 +177,7 @@ static void coll_repair(struct hub *h, struct hub_coll *c)
 /* A client's since is ahead of what Redis has in the same epoch: Redis lost
  * the tail. Rotate (rotate.lua: once, and not again within its interval);
  * the result comes back as a head read. */
-static void coll_rotate(struct hub *h, struct hub_coll *c, uint64_t proof)
+void hub_coll_rotate(struct hub *h, struct hub_coll *c, uint64_t proof)
 {
 	if (proof > c->rotate_proof)
 		c->rotate_proof = proof;
@@ -377,7 +197,7 @@ static void release_ahead(struct hub_coll *c)
 	for (struct hub_sub *s = c->subs; s; s = s->cnext)
 		if (s->state == S_CHECK && s->ahead && !s->busy) {
 			s->ahead = false;
-			send_reset(s, "epoch_changed");
+			hub_sub_reset(s, "epoch_changed");
 		}
 }
 
@@ -388,9 +208,9 @@ static void coll_continue(struct hub *h, struct hub_coll *c)
 	    c->state == C_RETRY)
 		return;
 	if (c->rotate_proof) {
-		coll_rotate(h, c, 0);
+		hub_coll_rotate(h, c, 0);
 	} else if (c->resync) {
-		coll_meta(h, c);
+		hub_coll_meta(h, c);
 	} else if (c->target > c->head) {
 		coll_repair(h, c);
 	} else {
@@ -421,7 +241,7 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 		/* a broken collection (keys of the wrong type) will not heal by
 		 * itself: tell the waiting subscribers; Redis being away will */
 		if (!c->synced && rc == GW_EINTERNAL)
-			fail_pending(h, c, rc);
+			hub_fail_pending(h, c, rc);
 		return;
 	}
 	if (seen_observe(h->seen, c->name, epoch, seq, &top) == SEEN_BEHIND) {
@@ -457,7 +277,7 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 	c->state = C_LIVE;
 	if (!c->synced) {
 		c->synced = true;
-		start_pending(h, c);
+		hub_start_pending(h, c);
 	}
 	coll_continue(h, c);
 }
@@ -511,226 +331,17 @@ static void coll_log_result(struct hub *h, struct hub_coll *c, int rc,
 	coll_continue(h, c);
 }
 
-static void sub_meta_result(struct hub *h, struct hub_sub *sub, int rc,
-			    const char *epoch, uint64_t seq)
-{
-	struct hub_coll *c = sub->coll;
-
-	sub->busy = false;
-	if (sub->state != S_CHECK)
-		return;
-	if (rc) {
-		/* since is not verified yet: deliver nothing, ask again later
-		 * (never follow an offset Redis may have lost) */
-		sub->retry_at = h->now_ms + RETRY_MS;
-		return;
-	}
-	if (strcmp(epoch, c->epoch) != 0) {
-		send_reset(sub, "epoch_changed");
-		coll_meta(h, c); /* this hub's epoch is stale: learn */
-		return;
-	}
-	if (sub->since.seq > seq) {
-		/* ahead of Redis: a lost tail; the reset comes with the new epoch */
-		sub->ahead = true;
-		coll_rotate(h, c, sub->since.seq);
-		return;
-	}
-	/* head may have passed since meanwhile: then replay the difference */
-	sub->pos = sub->since.seq;
-	sub->state = sub->pos < c->head ? S_REPLAY : S_LIVE;
-	sub_fetch(h, sub);
-}
-
-static void sub_log_result(struct hub *h, struct hub_sub *sub, int rc,
-			   const struct hub_entry *e, size_t n)
-{
-	size_t k;
-	bool stale = false;
-
-	sub->busy = false;
-	if (sub->state != S_REPLAY)
-		return;
-	if (rc) {
-		/* Redis failed (not the log): read again later */
-		sub->retry_at = h->now_ms + RETRY_MS;
-		return;
-	}
-	k = hub_entries_in_epoch(sub->coll->epoch, e, n);
-	if (k < n) {
-		/* another epoch past k: the collection learns it and resets
-		 * this subscription; until then, replay what is ours */
-		stale = true;
-		n = k;
-		coll_meta(h, sub->coll);
-	} else if (n == 0 || e[0].seq > sub->pos + 1) {
-		send_reset(sub, "history_trimmed");
-		return;
-	}
-	for (size_t i = 0; i < n && sub->pos < sub->coll->head; i++) {
-		if (e[i].seq != sub->pos + 1)
-			continue;
-		/* a batch can exceed the whole queue limit (500 changes of a
-		 * few KiB): stop at half and let sub_fetch pause until
-		 * hub_session_drained, instead of closing a reader that keeps
-		 * up with 4008; the rest is read again from pos + 1 */
-		if (sub->sess->qbytes > sub->sess->qlimit / 2)
-			break;
-		if (e[i].conflict && sub->conflicts &&
-		    session_enqueue_take(sub->sess,
-					 proto_conflict(e[i].conflict, e[i].clen)))
-			return; /* the session is closing */
-		if (session_enqueue_take(sub->sess, proto_change(e[i].doc, e[i].len)))
-			return; /* the session is closing */
-		metrics.changes_delivered++;
-		sub->pos = e[i].seq;
-	}
-	if (stale)
-		sub->retry_at = h->now_ms + RETRY_MS; /* unless reset by then */
-	else
-		sub_fetch(h, sub);
-}
-
-/* ---- public: subscriptions ------------------------------------------- */
-
-static struct hub_sub *find_sub(struct session *s, const char *coll)
-{
-	for (struct hub_sub *sub = s->subs; sub; sub = sub->snext)
-		if (strcmp(sub->coll->name, coll) == 0)
-			return sub;
-	return NULL;
-}
-
-int hub_subscribe(struct hub *h, struct session *s, const char *coll,
-		  const struct offset *since, const char *ref, bool conflicts)
-{
-	struct hub_coll *c;
-	struct hub_sub *sub;
-
-	if (find_sub(s, coll))
-		return GW_EBADREQ;
-	c = coll_get(h, coll, true);
-	sub = calloc(1, sizeof(*sub));
-	if (!c || !sub || (ref && !(sub->ref = strdup(ref)))) {
-		free(sub);
-		return GW_ENOMEM;
-	}
-	sub->refs = 1;
-	sub->coll = c;
-	sub->sess = s;
-	sub->state = S_PENDING;
-	sub->conflicts = conflicts;
-	if (since) {
-		sub->has_since = true;
-		sub->since = *since;
-	}
-	sub->cnext = c->subs;
-	if (c->subs)
-		c->subs->cprev = sub;
-	c->subs = sub;
-	c->nsubs++;
-	sub->snext = s->subs;
-	if (s->subs)
-		s->subs->sprev = sub;
-	s->subs = sub;
-	s->nsubs++;
-	metrics.subscriptions++;
-
-	if (c->state == C_IDLE) {
-		c->state = C_OPENING;
-		c->synced = false;
-		h->be.open(h->be.ctx, c->name);
-	} else if (c->synced) {
-		sub_start(h, sub);
-	}
-	return 0;
-}
-
-static void sub_remove(struct hub *h, struct hub_sub *sub)
-{
-	struct hub_coll *c = sub->coll;
-	struct session *s = sub->sess;
-
-	if (sub->cprev)
-		sub->cprev->cnext = sub->cnext;
-	else
-		c->subs = sub->cnext;
-	if (sub->cnext)
-		sub->cnext->cprev = sub->cprev;
-	if (sub->sprev)
-		sub->sprev->snext = sub->snext;
-	else
-		s->subs = sub->snext;
-	if (sub->snext)
-		sub->snext->sprev = sub->sprev;
-	c->nsubs--;
-	s->nsubs--;
-	metrics.subscriptions--;
-	sub->dead = true;
-	sub->coll = NULL;
-	sub->sess = NULL;
-	sub_unref(sub);
-	if (c->nsubs == 0 && c->state != C_IDLE) {
-		h->be.close(h->be.ctx, c->name);
-		c->state = C_IDLE;
-		c->synced = false;
-		c->resync = false;
-		c->target = c->head;
-	}
-}
-
-int hub_unsubscribe(struct hub *h, struct session *s, const char *coll)
-{
-	struct hub_sub *sub = find_sub(s, coll);
-
-	if (!sub)
-		return GW_ENOTFOUND;
-	sub_remove(h, sub);
-	return 0;
-}
-
-void hub_session_gone(struct hub *h, struct session *s)
-{
-	while (s->subs)
-		sub_remove(h, s->subs);
-}
-
-void hub_session_filter(struct hub *h, struct session *s,
-			bool (*keep)(void *ctx, const char *coll),
-			void (*removed)(void *ctx, const char *coll), void *ctx)
-{
-	struct hub_sub *sub = s->subs, *next;
-
-	for (; sub; sub = next) {
-		char name[NAMES_COLLECTION_MAX + 1];
-
-		next = sub->snext;
-		if (keep(ctx, sub->coll->name))
-			continue;
-		snprintf(name, sizeof(name), "%s", sub->coll->name);
-		sub_remove(h, sub);
-		removed(ctx, name);
-	}
-}
-
-void hub_session_drained(struct hub *h, struct session *s)
-{
-	for (struct hub_sub *sub = s->subs; sub; sub = sub->snext)
-		if (sub->paused)
-			sub_fetch(h, sub);
-}
-
 /* ---- public: backend answers ------------------------------------------ */
 
 void hub_on_open(struct hub *h, const char *coll)
 {
-	struct hub_coll *c = coll_get(h, coll, false);
+	struct hub_coll *c = hub_coll_get(h, coll, false);
 
 	if (!c || c->state == C_IDLE)
 		return;
 	if (c->state == C_OPENING)
 		c->state = C_SYNCING;
-	coll_meta(h, c);
+	hub_coll_meta(h, c);
 }
 
 void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
@@ -740,11 +351,11 @@ void hub_on_meta(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 
 	if (sub) {
 		if (!sub->dead)
-			sub_meta_result(h, sub, rc, epoch, seq);
+			hub_sub_meta_result(h, sub, rc, epoch, seq);
 		sub_unref(sub);
 		return;
 	}
-	c = coll_get(h, coll, false);
+	c = hub_coll_get(h, coll, false);
 	if (c)
 		coll_meta_result(h, c, rc, epoch ? epoch : "", seq);
 }
@@ -756,18 +367,18 @@ void hub_on_log(struct hub *h, const char *coll, struct hub_sub *sub, int rc,
 
 	if (sub) {
 		if (!sub->dead)
-			sub_log_result(h, sub, rc, e, n);
+			hub_sub_log_result(h, sub, rc, e, n);
 		sub_unref(sub);
 		return;
 	}
-	c = coll_get(h, coll, false);
+	c = hub_coll_get(h, coll, false);
 	if (c)
 		coll_log_result(h, c, rc, e, n);
 }
 
 void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 {
-	struct hub_coll *c = coll_get(h, coll, false);
+	struct hub_coll *c = hub_coll_get(h, coll, false);
 	const char *doc = msg, *conflict = NULL, *nl;
 	size_t clen = 0;
 	struct offset off;
@@ -808,7 +419,7 @@ void hub_on_live(struct hub *h, const char *coll, const char *msg, size_t len)
 		return;
 	}
 	if (strcmp(off.epoch, c->epoch) != 0) {
-		coll_meta(h, c);
+		hub_coll_meta(h, c);
 		return;
 	}
 	seen_raise(h->seen, c->name, off.epoch, off.seq);
@@ -845,16 +456,16 @@ void hub_on_cmd_reconnected(struct hub *h)
 		struct hub_coll *c = e->val;
 
 		if (c->state != C_IDLE && c->state != C_OPENING)
-			coll_meta(h, c);
+			hub_coll_meta(h, c);
 	}
 }
 
 void hub_wrote(struct hub *h, const char *coll, const char *epoch)
 {
-	struct hub_coll *c = coll_get(h, coll, false);
+	struct hub_coll *c = hub_coll_get(h, coll, false);
 
 	if (c && c->state != C_IDLE && c->epoch[0] && strcmp(c->epoch, epoch) != 0)
-		coll_meta(h, c); /* a new epoch: learn it, reset subscribers */
+		hub_coll_meta(h, c); /* a new epoch: learn it, reset subscribers */
 }
 
 void hub_tick(struct hub *h, int64_t now_ms)
@@ -868,18 +479,18 @@ void hub_tick(struct hub *h, int64_t now_ms)
 
 		if (c->state == C_RETRY && now_ms >= c->retry_at) {
 			c->state = C_SYNCING;
-			coll_meta(h, c);
+			hub_coll_meta(h, c);
 		}
 		for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 			if (!s->retry_at || now_ms < s->retry_at || s->busy)
 				continue;
 			s->retry_at = 0;
 			if (s->state == S_REPLAY) {
-				sub_fetch(h, s);
+				hub_sub_fetch(h, s);
 			} else if (s->state == S_CHECK) {
 				s->busy = true;
 				if (h->be.meta(h->be.ctx, c->name, sub_ref(s)))
-					sub_call_failed(h, s);
+					hub_sub_call_failed(h, s);
 			}
 		}
 		if (c->state == C_IDLE && !c->busy)
@@ -913,7 +524,7 @@ bool hub_check_invariants(const struct hub *h)
 
 		for (struct hub_sub *s = c->subs; s; s = s->cnext) {
 			n++;
-			if (s->coll != c || s->dead || find_sub(s->sess, c->name) != s)
+			if (s->coll != c || s->dead || hub_find_sub(s->sess, c->name) != s)
 				return false;
 			if (s->state == S_LIVE && s->pos < c->head)
 				return false;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "digest.h"
 #include "hex.h"
 
 #define RECORD_MAGIC "sg1\n"
@@ -31,7 +32,7 @@ static void digest(const char *const *parts, const size_t *lens, size_t n,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	bool ok = ctx && EVP_DigestInit_ex(ctx, digest_sha256(), NULL) == 1;
 
 	for (size_t i = 0; ok && i < n; i++) {
 		char pre[24];

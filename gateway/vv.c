@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "hex.h"
 
 void vv_init(struct vv *v) { memset(v, 0, sizeof(*v)); }
@@ -273,7 +274,7 @@ void vv_etag(const struct vv *v, char out[VV_ETAG_LEN + 1])
 
 	vv_dump(v, &sb);
 	if (sbuf_failed(&sb) ||
-	    !EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL))
+	    !EVP_Digest(sb.buf, sb.len, md, &mdlen, digest_sha256(), NULL))
 		memset(md, 0, sizeof(md));
 	sbuf_release(&sb);
 	out[0] = '"';

@@ -82,15 +82,28 @@ struct store {
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* A write proposes a new epoch in case its collection needs one (most
+ * never do), so this runs per write: the random bytes come from a pool
+ * refilled 128 epochs at a time (one RAND_bytes call costs about as much
+ * as the rest of this function's caller). Loop thread only. */
+#define EPOCH_BYTES 12
+
 void store_new_epoch(char *buf)
 {
-	unsigned char rnd[12];
+	static unsigned char pool[EPOCH_BYTES * 128];
+	static size_t used = sizeof(pool);
+	const unsigned char *rnd;
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)rand();
+	if (used == sizeof(pool)) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1) {
+			for (size_t i = 0; i < sizeof(pool); i++)
+				pool[i] = (unsigned char)rand();
+		}
+		used = 0;
 	}
-	offset_epoch_from_bytes(rnd, sizeof(rnd), buf);
+	rnd = pool + used;
+	used += EPOCH_BYTES;
+	offset_epoch_from_bytes(rnd, EPOCH_BYTES, buf);
 }
 
 static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,

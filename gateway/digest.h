@@ -1,0 +1,15 @@
+/*
+ * digest.h - the message digests the gateway computes per request, fetched
+ * from OpenSSL's providers once. EVP_sha256() makes every EVP_Digest call
+ * look the algorithm up again (a provider search under a lock); a write
+ * hashes its version vector for the ETag two or three times.
+ */
+#ifndef SG_DIGEST_H
+#define SG_DIGEST_H
+
+#include <openssl/evp.h>
+
+/* SHA-256, fetched on first use (thread-safe); NULL if OpenSSL has none. */
+const EVP_MD *digest_sha256(void);
+
+#endif

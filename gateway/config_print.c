@@ -164,27 +164,15 @@ void config_print(const struct config *c, FILE *out)
 	sbuf_adds(&sb, ",\n  \"collections\":");
 	policy_print(&c->colls, (uint64_t)c->history, (uint64_t)c->conflict_history,
 		     &sb);
-	sbuf_adds(&sb, ",\n  \"auth.default_permissions\":{\"read\":[");
-	for (size_t i = 0; i < c->default_perms.nread; i++) {
-		if (i)
-			sbuf_addc(&sb, ',');
-		print_str(&sb, c->default_perms.read[i]);
-	}
-	sbuf_adds(&sb, "],\"write\":[");
-	for (size_t i = 0; i < c->default_perms.nwrite; i++) {
-		if (i)
-			sbuf_addc(&sb, ',');
-		print_str(&sb, c->default_perms.write[i]);
-	}
-	sbuf_adds(&sb, "]},\n  \"auth.api_keys\":");
+	sbuf_adds(&sb, ",\n  \"auth.default_permissions\":{\"read\":");
+	print_list(&sb, c->default_perms.read, c->default_perms.nread);
+	sbuf_adds(&sb, ",\"write\":");
+	print_list(&sb, c->default_perms.write, c->default_perms.nwrite);
+	sbuf_adds(&sb, "},\n  \"auth.api_keys\":");
 	print_keys(&sb, &c->api_keys);
-	sbuf_adds(&sb, ",\n  \"ws.allowed_origins\":[");
-	for (size_t i = 0; i < c->norigins; i++) {
-		if (i)
-			sbuf_addc(&sb, ',');
-		print_str(&sb, c->allowed_origins[i]);
-	}
-	sbuf_adds(&sb, "],\n  \"auth.jwt_public_keys\":[");
+	sbuf_adds(&sb, ",\n  \"ws.allowed_origins\":");
+	print_list(&sb, c->allowed_origins, c->norigins);
+	sbuf_adds(&sb, ",\n  \"auth.jwt_public_keys\":[");
 	for (size_t i = 0; i < c->npubkeys; i++) {
 		const struct config_pubkey *k = &c->pubkeys[i];
 

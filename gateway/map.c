@@ -53,7 +53,7 @@ void map_release(struct map *m)
 	m->count = 0;
 }
 
-void *map_get(const struct map *m, const char *key)
+struct map_entry *map_find(const struct map *m, const char *key)
 {
 	struct map_entry *e;
 
@@ -61,8 +61,15 @@ void *map_get(const struct map *m, const char *key)
 		return NULL;
 	for (e = m->b[hash(m, key) & (m->nb - 1)]; e; e = e->next)
 		if (strcmp(e->key, key) == 0)
-			return e->val;
+			return e;
 	return NULL;
+}
+
+void *map_get(const struct map *m, const char *key)
+{
+	struct map_entry *e = map_find(m, key);
+
+	return e ? e->val : NULL;
 }
 
 static int grow(struct map *m)

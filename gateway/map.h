@@ -29,6 +29,8 @@ void map_init(struct map *m);
 /* Frees the entries (not the values). */
 void map_release(struct map *m);
 void *map_get(const struct map *m, const char *key);
+/* The entry of key (its val may be changed in place), or NULL. */
+struct map_entry *map_find(const struct map *m, const char *key);
 /* Inserts or replaces; returns 0 or GW_ENOMEM. */
 int map_put(struct map *m, const char *key, void *val);
 /* Removes key; returns its value or NULL. */

@@ -245,7 +245,6 @@ static void ln_push(struct rconn *c, void *ctx, const char *kind,
 	struct live *lv = ln->lv;
 	char coll[NAMES_COLLECTION_MAX + 1];
 	struct map_entry *e;
-	size_t pos;
 
 	GW_UNUSED(c);
 	if (strcmp(kind, "error") == 0) {
@@ -275,9 +274,7 @@ static void ln_push(struct rconn *c, void *ctx, const char *kind,
 			hub_on_live(lv->hub, coll, payload, plen);
 		return;
 	}
-	for (e = map_first(&lv->wanted, &pos); e; e = map_next(&lv->wanted, e, &pos))
-		if (strcmp(e->key, coll) == 0)
-			break;
+	e = map_find(&lv->wanted, coll);
 	if (!e || e->val == UNPLACED || PLACED_ON(e->val) != ln->idx)
 		return; /* not wanted here (any more) */
 	if (strcmp(kind, "ssubscribe") == 0) {
@@ -364,14 +361,12 @@ static void be_open(void *ctx, const char *coll)
 {
 	struct live *lv = ctx;
 	struct map_entry *e;
-	size_t pos;
 
 	if (lv->cl) {
 		if (map_get(&lv->wanted, coll) || map_put(&lv->wanted, coll, UNPLACED))
 			return;
-		for (e = map_first(&lv->wanted, &pos); e; e = map_next(&lv->wanted, e, &pos))
-			if (strcmp(e->key, coll) == 0)
-				place(lv, e);
+		if ((e = map_find(&lv->wanted, coll)))
+			place(lv, e);
 		return;
 	}
 	if (map_put(&lv->wanted, coll, (void *)1) == 0)

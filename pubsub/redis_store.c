@@ -119,7 +119,8 @@ static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
 	o->arg = arg;
 	o->script = -1;
 	snprintf(o->coll, sizeof(o->coll), "%s", coll ? coll : "");
-	o->slot = coll && *coll ? cluster_key_slot(o->coll, strlen(o->coll)) : -1;
+	/* (a CRC16 of the name per command: only a cluster needs it) */
+	o->slot = s->cluster && coll && *coll ? cluster_key_slot(o->coll, strlen(o->coll)) : -1;
 	return o;
 }
 

@@ -39,6 +39,11 @@ static void test_basic(void **state)
 	assert_int_equal(map_put(&m, "alpha", &b), 0); /* replace */
 	assert_int_equal(m.count, 1);
 	assert_ptr_equal(map_get(&m, "alpha"), &b);
+	assert_string_equal(map_find(&m, "alpha")->key, "alpha");
+	map_find(&m, "alpha")->val = &a;              /* changed in place */
+	assert_ptr_equal(map_get(&m, "alpha"), &a);
+	map_find(&m, "alpha")->val = &b;
+	assert_null(map_find(&m, "alph"));
 	assert_int_equal(map_put(&m, "", &a), 0);     /* empty key */
 	assert_ptr_equal(map_get(&m, ""), &a);
 	assert_int_equal(m.count, 2);

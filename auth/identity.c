@@ -3,6 +3,7 @@
  * jwt.c and acl.c, knows nothing of HTTP or WebSocket libraries.
  */
 #include "identity.h"
+#include "strx.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,7 @@ int identity_from_token(const struct identity_cfg *cfg, const char *token,
 	rc = jwt_verify(cfg->jwt, token, len, now_s, &cl, err);
 	if (rc)
 		return rc;
-	snprintf(out->sub, sizeof(out->sub), "%s", cl.sub);
+	strx_copy(out->sub, sizeof(out->sub), cl.sub);
 	out->exp = cl.exp;
 	if (cl.sync)
 		rc = acl_perms_parse(cl.sync, &out->perms, err);
@@ -50,7 +51,7 @@ int identity_from_token(const struct identity_cfg *cfg, const char *token,
 	if (rc) {
 		char why[sizeof(err->msg)];
 
-		snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+		strx_copy(why, sizeof(why), err ? err->msg : "");
 		identity_release(out);
 		return gw_fail(err, GW_EUNAUTH, "invalid sync claim: %s", why);
 	}
@@ -112,7 +113,7 @@ int identity_actor(const struct identity *id, const char *requested, char *out)
 
 	if (!id->open && !acl_actor_allowed(id->sub, a))
 		return GW_EFORBIDDEN;
-	snprintf(out, JWT_SUB_MAX + 1, "%s", a);
+	strx_copy(out, JWT_SUB_MAX + 1, a);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "hub.h"
 #include "log.h"
 #include "proto.h"
+#include "strx.h"
 
 void client_init(struct client *c, const struct client_env *env,
 		 const struct session_ops *ops, const char *id, size_t qlimit)
@@ -34,7 +35,7 @@ void client_release(struct client *c)
 static bool close_for(struct client_close *out, int err, const char *reason)
 {
 	out->code = gw_err_ws_close(err);
-	snprintf(out->reason, sizeof(out->reason), "%s",
+	strx_copy(out->reason, sizeof(out->reason),
 		 reason ? reason : gw_err_message(err));
 	return false;
 }

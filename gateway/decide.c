@@ -5,6 +5,7 @@
  * clamp. Pure: no I/O, time comes in through decide_in.
  */
 #include "decide.h"
+#include "strx.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +26,9 @@ static int take_incoming(const struct decide_in *in, const struct vv *w,
 
 	if (vv_copy(&n->version, w))
 		return GW_ENOMEM;
-	snprintf(n->collection, sizeof(n->collection), "%s", in->collection);
-	snprintf(n->id, sizeof(n->id), "%s", in->id);
-	snprintf(n->actor, sizeof(n->actor), "%s", in->writer);
+	strx_copy(n->collection, sizeof(n->collection), in->collection);
+	strx_copy(n->id, sizeof(n->id), in->id);
+	strx_copy(n->actor, sizeof(n->actor), in->writer);
 	n->timestamp = ts;
 	n->deleted = in->is_delete;
 	n->data = in->is_delete ? json_null() : NULL;
@@ -240,9 +241,9 @@ void decide_resolved(const struct decide_in *in, json_t *data,
 		fail(out, GW_EBADREQ, "merged version vector is too large");
 		return;
 	}
-	snprintf(n->collection, sizeof(n->collection), "%s", in->collection);
-	snprintf(n->id, sizeof(n->id), "%s", in->id);
-	snprintf(n->actor, sizeof(n->actor), "%s", in->writer);
+	strx_copy(n->collection, sizeof(n->collection), in->collection);
+	strx_copy(n->id, sizeof(n->id), in->id);
+	strx_copy(n->actor, sizeof(n->actor), in->writer);
 	n->timestamp = in->now_ms;
 	n->deleted = deleted;
 	n->data = deleted || !data ? json_null() : json_incref(data);

@@ -7,9 +7,17 @@
 #ifndef SG_DIGEST_H
 #define SG_DIGEST_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <openssl/evp.h>
 
 /* SHA-256, fetched on first use (thread-safe); NULL if OpenSSL has none. */
 const EVP_MD *digest_sha256(void);
+
+/* SHA-256 of p[0..n) into md[32], through one context per thread kept for
+ * the life of the process (EVP_Digest makes and frees one per call, two
+ * allocations). false if OpenSSL fails; md is then zeroed. */
+bool digest_sha256_of(const void *p, size_t n, unsigned char md[32]);
 
 #endif

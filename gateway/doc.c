@@ -110,7 +110,8 @@ void doc_serialize_brief(const struct doc *d, struct sbuf *sb)
 	vv_dump(&d->version, sb);
 	sbuf_adds(sb, ",\"actor\":");
 	sbuf_add_json_str(sb, d->actor, strlen(d->actor));
-	sbuf_addf(sb, ",\"timestamp\":%lld", (long long)d->timestamp);
+	sbuf_adds(sb, ",\"timestamp\":");
+	sbuf_add_i64(sb, d->timestamp);
 	sbuf_adds(sb, d->deleted ? ",\"deleted\":true}" : ",\"deleted\":false}");
 }
 
@@ -125,7 +126,9 @@ void doc_serialize(const struct doc *d, bool with_offset, struct sbuf *sb)
 	vv_dump(&d->version, sb);
 	sbuf_adds(sb, ",\"actor\":");
 	sbuf_add_json_str(sb, d->actor, strlen(d->actor));
-	sbuf_addf(sb, ",\"timestamp\":%lld,\"data\":", (long long)d->timestamp);
+	sbuf_adds(sb, ",\"timestamp\":");
+	sbuf_add_i64(sb, d->timestamp);
+	sbuf_adds(sb, ",\"data\":");
 	add_data(d, sb);
 	sbuf_adds(sb, ",\"offset\":\"");
 	if (with_offset) {

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "map.h"
 #include "names.h"
+#include "strx.h"
 
 /* "<collection>/<id>": '/' is in neither alphabet (DESIGN.md section 3) */
 #define KEY_MAX (NAMES_COLLECTION_MAX + 1 + NAMES_ID_MAX + 1)
@@ -26,7 +27,11 @@ struct doclock {
 
 static void key_of(const char *coll, const char *id, char *key)
 {
-	snprintf(key, KEY_MAX, "%s/%s", coll, id);
+	size_t at = 0;
+
+	strx_cat(key, KEY_MAX, &at, coll, strlen(coll));
+	strx_cat(key, KEY_MAX, &at, "/", 1);
+	strx_cat(key, KEY_MAX, &at, id, strlen(id));
 }
 
 struct doclock *doclock_new(void)

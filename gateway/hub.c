@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "seen.h"
 #include "trail.h"
+#include "strx.h"
 
 struct hub *hub_new(const struct hub_backend *backend, struct seen *seen)
 {
@@ -62,7 +63,7 @@ struct hub_coll *hub_coll_get(struct hub *h, const char *name, bool create)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	snprintf(c->name, sizeof(c->name), "%s", name);
+	strx_copy(c->name, sizeof(c->name), name);
 	if (map_put(&h->colls, c->name, c)) {
 		free(c);
 		return NULL;
@@ -260,7 +261,7 @@ static void coll_meta_result(struct hub *h, struct hub_coll *c, int rc,
 				 "replaced its change log); subscribers reset", c->name,
 				 c->epoch, epoch);
 		}
-		snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+		strx_copy(c->epoch, sizeof(c->epoch), epoch);
 		c->head = c->target = seq;
 		if (had && c->state != C_IDLE)
 			reset_all(c, "epoch_changed");

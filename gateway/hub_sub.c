@@ -14,6 +14,7 @@
 
 #include "metrics.h"
 #include "proto.h"
+#include "strx.h"
 
 /* ---- starting and replay ------------------------------------------------ */
 
@@ -312,7 +313,7 @@ void hub_session_filter(struct hub *h, struct session *s,
 		next = sub->snext;
 		if (keep(ctx, sub->coll->name))
 			continue;
-		snprintf(name, sizeof(name), "%s", sub->coll->name);
+		strx_copy(name, sizeof(name), sub->coll->name);
 		hub_sub_remove(h, sub);
 		removed(ctx, name);
 	}

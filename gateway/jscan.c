@@ -481,6 +481,10 @@ int jscan_value(struct jscan *s, struct sbuf *out, size_t *start, size_t *end)
 		*start = s->pos;
 	s->out = out;
 	s->run = s->pos;
+	/* the copy is at most what is left: one allocation, not a doubling
+	 * per power of two */
+	if (out)
+		sbuf_reserve(out, s->len - s->pos);
 	if (!scan_any(s) && out && s->pos > s->run)
 		sbuf_add(out, s->buf + s->run, s->pos - s->run);
 	s->out = NULL;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sbuf.h"
+#include "strx.h"
 
 static char node_name[64] = "syncgate";
 static enum log_level min_level = LOG_INFO;
@@ -19,7 +20,7 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_init(const char *node, enum log_level min)
 {
-	snprintf(node_name, sizeof(node_name), "%s", node);
+	strx_copy(node_name, sizeof(node_name), node);
 	min_level = min;
 }
 

@@ -31,6 +31,7 @@
 #include "sync.h"
 #include "version.h"
 #include "ws.h"
+#include "strx.h"
 
 extern char **environ;
 
@@ -421,7 +422,7 @@ int main(int argc, char **argv)
 		return health_probe_main(argc, argv, environ);
 	}
 	if (p.cfg.node_id[0])
-		snprintf(p.node, sizeof(p.node), "%s", p.cfg.node_id);
+		strx_copy(p.node, sizeof(p.node), p.cfg.node_id);
 	else if (gethostname(p.node, sizeof(p.node) - 1) != 0)
 		snprintf(p.node, sizeof(p.node), "syncgate");
 	lvl = log_level_parse(p.cfg.log_level);

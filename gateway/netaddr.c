@@ -3,6 +3,7 @@
  * Depends on libc only (inet_pton/inet_ntop).
  */
 #include "netaddr.h"
+#include "strx.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -165,7 +166,7 @@ void netaddr_client(const struct netaddr_set *trusted, const char *peer,
 	const char *end;
 
 	if (!peer || !parse_addr(peer, strlen(peer), &family, a)) {
-		snprintf(out, NETADDR_STR_MAX + 1, "%s", peer ? peer : "");
+		strx_copy(out, NETADDR_STR_MAX + 1, peer ? peer : "");
 		return;
 	}
 	format(family, a, out);

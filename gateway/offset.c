@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "strx.h"
 
 bool offset_epoch_valid(const char *s, size_t len)
 {
@@ -58,10 +59,13 @@ int offset_parse(const char *s, size_t len, struct offset *out)
 
 size_t offset_format(const char *epoch, uint64_t seq, char *buf)
 {
-	int n = snprintf(buf, OFFSET_STR_MAX, "%s:%llu", epoch,
-			 (unsigned long long)seq);
+	char num[STRX_INT_MAX];
+	size_t at = 0, n = strx_u64(num, seq);
 
-	return n < 0 ? 0 : (size_t)n;
+	strx_cat(buf, OFFSET_STR_MAX, &at, epoch, strlen(epoch));
+	strx_cat(buf, OFFSET_STR_MAX, &at, ":", 1);
+	strx_cat(buf, OFFSET_STR_MAX, &at, num, n);
+	return at;
 }
 
 void offset_epoch_from_bytes(const unsigned char *rnd, size_t len, char *buf)

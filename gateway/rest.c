@@ -22,6 +22,7 @@
 #include "sbuf.h"
 #include "rest_mhd.h"
 #include "rest_req.h"
+#include "strx.h"
 
 #define DISCARD_MAX (16 * 1024 * 1024) /* chunked overflow read and dropped */
 
@@ -126,7 +127,7 @@ static int authenticate(struct req *q, char *msg)
 			log_msg(LOG_INFO, "req", q->id,
 				"authentication failed: %s (%lu refusals not "
 				"logged before)", e.msg, dropped);
-		snprintf(msg, 200, "%s", e.msg);
+		strx_copy(msg, 200, e.msg);
 		failed(q, addr, now);
 		return GW_EUNAUTH;
 	}
@@ -230,7 +231,7 @@ static int parse_collection(struct req *q, const char *rest, const char **why)
 			*why = "document id must match ^[A-Za-z0-9_.:@~-]{1,256}$";
 			return GW_EBADREQ;
 		}
-		snprintf(q->id_doc, sizeof(q->id_doc), "%s", id);
+		strx_copy(q->id_doc, sizeof(q->id_doc), id);
 		return T_DOC;
 	}
 	*why = "no such endpoint";
@@ -304,7 +305,7 @@ static void decide_route(struct req *q, const char *url, const char *method)
 	}
 	if (target < 0) {
 		q->refuse = target;
-		snprintf(q->refuse_msg, sizeof(q->refuse_msg), "%s", why ? why : "");
+		strx_copy(q->refuse_msg, sizeof(q->refuse_msg), why ? why : "");
 		return;
 	}
 	for (size_t i = 0; i < GW_ARRAY_LEN(routes) && !rt; i++)
@@ -327,7 +328,7 @@ static void decide_route(struct req *q, const char *url, const char *method)
 		if (!identity_allows(&q->who, rt->access == WRITE ? ACL_WRITE : ACL_READ,
 				     q->coll)) {
 			q->refuse = GW_EFORBIDDEN;
-			snprintf(q->refuse_msg, sizeof(q->refuse_msg), "%s",
+			strx_copy(q->refuse_msg, sizeof(q->refuse_msg),
 				 rt->access == WRITE
 					 ? "no write permission for this collection"
 					 : "no read permission for this collection");
@@ -383,9 +384,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		q->r = r;
 		q->conn = conn;
-		snprintf(q->id, sizeof(q->id), "r%llu", (unsigned long long)++r->next_id);
-		snprintf(q->method, sizeof(q->method), "%.7s", method);
-		snprintf(q->path, sizeof(q->path), "%.95s", url);
+		q->id[0] = 'r';
+		_Static_assert(sizeof(q->id) >= 1 + STRX_INT_MAX, "an id fits");
+		strx_u64(q->id + 1, ++r->next_id);
+		strx_copy(q->method, sizeof(q->method), method);
+		strx_copy(q->path, sizeof(q->path), url);
 		*con_cls = q;
 		err = check_headers(conn, version, &why);
 		if (err) {

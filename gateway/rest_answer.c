@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "rest_mhd.h"
 #include "rest_req.h"
+#include "strx.h"
 /* ---- answering ----------------------------------------------------------- */
 
 
@@ -147,7 +148,7 @@ enum MHD_Result rest_send_error(struct req *q, int err, const char *msg)
 	memset(&r, 0, sizeof(r));
 	r.err = err;
 	if (msg)
-		snprintf(r.message, sizeof(r.message), "%s", msg);
+		strx_copy(r.message, sizeof(r.message), msg);
 	return rest_send_result(q, &r, NULL);
 }
 

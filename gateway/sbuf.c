@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strx.h"
 #include "utf8.h"
 
 bool sbuf_reserve(struct sbuf *sb, size_t extra)
@@ -55,17 +56,44 @@ void sbuf_addc(struct sbuf *sb, char c) { sbuf_add(sb, &c, 1); }
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !sbuf_reserve(sb, (size_t)n))
+	/* one pass when the text fits in what is already there (most do),
+	 * a second only after growing */
+	if (!sbuf_reserve(sb, 63))
 		return;
+	room = sb->cap - sb->len;
 	va_start(ap, fmt);
-	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(sb->buf + sb->len, room, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		sb->buf[sb->len] = '\0';
+		return;
+	}
+	if ((size_t)n >= room) {
+		sb->buf[sb->len] = '\0';
+		if (!sbuf_reserve(sb, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	sb->len += (size_t)n;
+}
+
+void sbuf_add_u64(struct sbuf *sb, uint64_t v)
+{
+	char num[STRX_INT_MAX];
+
+	sbuf_add(sb, num, strx_u64(num, v));
+}
+
+void sbuf_add_i64(struct sbuf *sb, int64_t v)
+{
+	char num[STRX_INT_MAX];
+
+	sbuf_add(sb, num, strx_i64(num, v));
 }
 
 void sbuf_add_json_str(struct sbuf *sb, const char *s, size_t n)

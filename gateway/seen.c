@@ -11,6 +11,7 @@
 
 #include "map.h"
 #include "offset.h"
+#include "strx.h"
 
 #define SEEN_DEFAULT_CAP 100000
 
@@ -106,7 +107,7 @@ enum seen_verdict seen_observe(struct seen *s, const char *coll,
 		return SEEN_LEARNED;
 	}
 	if (!m->epoch[0] || strcmp(m->epoch, epoch) != 0) {
-		snprintf(m->epoch, sizeof(m->epoch), "%s", epoch);
+		strx_copy(m->epoch, sizeof(m->epoch), epoch);
 		m->top = seq;
 		v = SEEN_LEARNED;
 	} else if (seq >= m->top) {
@@ -128,7 +129,7 @@ void seen_raise(struct seen *s, const char *coll, const char *epoch,
 	if (!m)
 		return;
 	if (!m->epoch[0] || strcmp(m->epoch, epoch) != 0) {
-		snprintf(m->epoch, sizeof(m->epoch), "%s", epoch);
+		strx_copy(m->epoch, sizeof(m->epoch), epoch);
 		m->top = seq;
 	} else if (seq > m->top) {
 		m->top = seq;

@@ -11,13 +11,14 @@
 
 #include "common.h"
 #include "metrics.h"
+#include "strx.h"
 
 void session_init(struct session *s, const struct session_ops *ops,
 		  const char *id, size_t qlimit)
 {
 	memset(s, 0, sizeof(*s));
 	s->ops = ops;
-	snprintf(s->id, sizeof(s->id), "%s", id);
+	strx_copy(s->id, sizeof(s->id), id);
 	s->qlimit = qlimit;
 }
 
@@ -40,7 +41,7 @@ void session_close(struct session *s, int code, const char *reason)
 	if (s->close_code)
 		return;
 	s->close_code = code;
-	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason);
+	strx_copy(s->close_reason, sizeof(s->close_reason), reason);
 	clear_queue(s);
 	if (s->ops && s->ops->kill)
 		s->ops->kill(s);

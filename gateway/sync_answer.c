@@ -14,6 +14,7 @@
 #include "redis_store.h"
 #include "sync_write_ctx.h"
 #include "trail.h"
+#include "strx.h"
 
 /* Answers from an idempotency record (the first answer of this key). */
 void wctx_answer_record(struct wctx *w, const char *rec, size_t len)
@@ -38,8 +39,8 @@ void wctx_answer_record(struct wctx *w, const char *rec, size_t len)
 	r.err = a.err;
 	r.created = a.created;
 	r.replayed = true;
-	snprintf(r.etag, sizeof(r.etag), "%s", a.etag);
-	snprintf(r.message, sizeof(r.message), "%s", a.message);
+	strx_copy(r.etag, sizeof(r.etag), a.etag);
+	strx_copy(r.message, sizeof(r.message), a.message);
 	if (a.body && a.len) {
 		r.body = malloc(a.len + 1);
 		if (!r.body) {
@@ -134,9 +135,9 @@ void wctx_build_tail(struct wctx *w)
 static void incoming_doc(struct wctx *w, struct doc *d)
 {
 	doc_init(d);
-	snprintf(d->collection, sizeof(d->collection), "%s", w->coll);
-	snprintf(d->id, sizeof(d->id), "%s", w->id);
-	snprintf(d->actor, sizeof(d->actor), "%s", w->writer);
+	strx_copy(d->collection, sizeof(d->collection), w->coll);
+	strx_copy(d->id, sizeof(d->id), w->id);
+	strx_copy(d->actor, sizeof(d->actor), w->writer);
 	d->timestamp = w->dec.ts;
 	d->deleted = w->is_delete;
 	d->version = w->w.version; /* borrowed: not released */
@@ -221,8 +222,8 @@ void wctx_answer_unchanged(struct wctx *w, struct sync_result *r)
 		memset(&ia, 0, sizeof(ia));
 		ia.err = r->err;
 		ia.created = r->created;
-		snprintf(ia.etag, sizeof(ia.etag), "%s", r->etag);
-		snprintf(ia.message, sizeof(ia.message), "%s", r->message);
+		strx_copy(ia.etag, sizeof(ia.etag), r->etag);
+		strx_copy(ia.message, sizeof(ia.message), r->message);
 		idem_record_head(w->fp, &ia, &w->rec);
 		if (r->body)
 			sbuf_add(&w->rec, r->body, r->len);
@@ -281,7 +282,7 @@ void wctx_answer_reject(struct wctx *w)
 
 	memset(&r, 0, sizeof(r));
 	r.err = GW_ECONFLICT;
-	snprintf(r.message, sizeof(r.message), "%s",
+	strx_copy(r.message, sizeof(r.message),
 		 w->dec.message ? w->dec.message : "");
 	vv_etag(&w->stored.version, r.etag);
 	sbuf_adds(&sb, ",\"stored\":");

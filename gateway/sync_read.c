@@ -14,6 +14,7 @@
 #include "redis_store.h"
 #include "sbuf.h"
 #include "trail.h"
+#include "strx.h"
 
 #define TRAIL_ID_MAX 48 /* "<ms>-<n>": two 64-bit numbers */
 
@@ -52,7 +53,7 @@ static struct rctx *rctx_new(struct app *app, const char *coll,
 	c->app = app;
 	c->done = done;
 	c->arg = arg;
-	snprintf(c->coll, sizeof(c->coll), "%s", coll);
+	strx_copy(c->coll, sizeof(c->coll), coll);
 	return c;
 }
 
@@ -93,7 +94,7 @@ static void answer_sbuf(struct rctx *c, struct sbuf *sb, const char *etag)
 	}
 	memset(&r, 0, sizeof(r));
 	if (etag)
-		snprintf(r.etag, sizeof(r.etag), "%s", etag);
+		strx_copy(r.etag, sizeof(r.etag), etag);
 	r.body = sbuf_detach(sb, &r.len);
 	answer(c, &r);
 }
@@ -154,7 +155,7 @@ static void got_page(void *arg, int err, const char *epoch, uint64_t seq,
 		return;
 	}
 	if (c->cursor_off[0])
-		snprintf(off, sizeof(off), "%s", c->cursor_off);
+		strx_copy(off, sizeof(off), c->cursor_off);
 	else
 		offset_format(epoch, seq, off);
 	sbuf_adds(&sb, "{\"docs\":[");
@@ -271,7 +272,7 @@ static bool take_head(struct rctx *c, int err, const char *epoch, uint64_t seq,
 		answer_err(c, err);
 		return false;
 	}
-	snprintf(c->epoch, sizeof(c->epoch), "%s", epoch);
+	strx_copy(c->epoch, sizeof(c->epoch), epoch);
 	c->seq = seq;
 	c->base = base;
 	return true;
@@ -414,7 +415,7 @@ int sync_conflicts(struct app *app, const char *coll, const char *since,
 	c = rctx_new(app, coll, done, arg, err);
 	if (!c)
 		return err->code;
-	snprintf(c->trail_since, sizeof(c->trail_since), "%s", since ? since : "");
+	strx_copy(c->trail_since, sizeof(c->trail_since), since ? since : "");
 	return started(c, store_conflicts(app->store, coll, c->trail_since, limit,
 					  got_trail, c), err);
 }

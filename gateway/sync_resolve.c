@@ -13,6 +13,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "sync_write_ctx.h"
+#include "strx.h"
 
 #define RESOLVER_ROUNDS 3 /* resolver answers thrown away before the fallback */
 
@@ -72,7 +73,7 @@ static void resolved(void *arg, const struct resolver_result *r)
 		if (r->status == RESOLVER_OK)
 			snprintf(detail, sizeof(detail), "HTTP %ld", r->http_status);
 		else
-			snprintf(detail, sizeof(detail), "%s", r->detail);
+			strx_copy(detail, sizeof(detail), r->detail);
 		fall_back(w, reason, detail);
 		return;
 	}

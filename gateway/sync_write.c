@@ -20,6 +20,7 @@
 #include "redis_store.h"
 #include "seen.h"
 #include "sync_write_ctx.h"
+#include "strx.h"
 
 struct sync *sync_new(struct app *app)
 {
@@ -122,7 +123,7 @@ void wctx_fail(struct wctx *w, int err, const char *msg)
 	memset(&r, 0, sizeof(r));
 	r.err = err;
 	if (msg)
-		snprintf(r.message, sizeof(r.message), "%s", msg);
+		strx_copy(r.message, sizeof(r.message), msg);
 	wctx_finish(w, &r, mr);
 }
 
@@ -159,7 +160,7 @@ static void rotate_lost(struct app *app, const char *coll, const char *epoch,
 	if (!rt)
 		return;
 	rt->app = app;
-	snprintf(rt->coll, sizeof(rt->coll), "%s", coll);
+	strx_copy(rt->coll, sizeof(rt->coll), coll);
 	if (store_rotate(app->store, coll, epoch, top, rotated_cb, rt))
 		free(rt);
 }
@@ -219,6 +220,7 @@ static void stored_cb(void *arg, int err, enum store_write_result sr,
 	seen_raise(app->seen, w->coll, epoch, seq);
 	hub_wrote(app->hub, w->coll, epoch);
 	offset_format(epoch, seq, off);
+	sbuf_reserve(&sb, w->next.len + strlen(off) + 1 + w->tail.len);
 	/* the stored document with its offset, without the closing brace,
 	 * then the tail: the same bytes the idempotency record keeps */
 	sbuf_add(&sb, w->next.buf, w->next.len);
@@ -355,7 +357,7 @@ void wctx_decide(struct wctx *w)
 
 			memset(&r, 0, sizeof(r));
 			r.err = w->dec.err;
-			snprintf(r.message, sizeof(r.message), "%s",
+			strx_copy(r.message, sizeof(r.message),
 				 w->dec.message ? w->dec.message : "");
 			wctx_answer_unchanged(w, &r);
 		}
@@ -520,15 +522,15 @@ int sync_write(struct sync *sy, const struct sync_write_req *req,
 	w->sy = sy;
 	w->done = done;
 	w->arg = arg;
-	snprintf(w->coll, sizeof(w->coll), "%s", req->coll);
-	snprintf(w->id, sizeof(w->id), "%s", req->id);
-	snprintf(w->req_id, sizeof(w->req_id), "%s", req->req_id ? req->req_id : "");
+	strx_copy(w->coll, sizeof(w->coll), req->coll);
+	strx_copy(w->id, sizeof(w->id), req->id);
+	strx_copy(w->req_id, sizeof(w->req_id), req->req_id ? req->req_id : "");
 	w->is_delete = req->is_delete;
 	w->can_read = identity_allows(req->who, ACL_READ, req->coll);
-	snprintf(w->subject, sizeof(w->subject), "%s", req->who->sub);
+	strx_copy(w->subject, sizeof(w->subject), req->who->sub);
 	if (req->if_match) {
 		w->has_if_match = true;
-		snprintf(w->if_match, sizeof(w->if_match), "%s", req->if_match);
+		strx_copy(w->if_match, sizeof(w->if_match), req->if_match);
 	}
 	if (req->idem_key) {
 		w->has_key = true;

@@ -160,7 +160,8 @@ void vv_dump(const struct vv *v, struct sbuf *sb)
 		if (i)
 			sbuf_addc(sb, ',');
 		sbuf_add_json_str(sb, v->e[i].actor, strlen(v->e[i].actor));
-		sbuf_addf(sb, ":%lld", (long long)v->e[i].n);
+		sbuf_addc(sb, ':');
+		sbuf_add_i64(sb, v->e[i].n);
 	}
 	sbuf_addc(sb, '}');
 }
@@ -268,13 +269,11 @@ bool vv_check_invariants(const struct vv *v)
 
 void vv_etag(const struct vv *v, char out[VV_ETAG_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[32];
 	struct sbuf sb = SBUF_INIT;
 
 	vv_dump(v, &sb);
-	if (sbuf_failed(&sb) ||
-	    !EVP_Digest(sb.buf, sb.len, md, &mdlen, digest_sha256(), NULL))
+	if (sbuf_failed(&sb) || !digest_sha256_of(sb.buf, sb.len, md))
 		memset(md, 0, sizeof(md));
 	sbuf_release(&sb);
 	out[0] = '"';

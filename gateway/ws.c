@@ -25,6 +25,7 @@
 #include "ratelimit.h"
 #include "sbuf.h"
 #include "session.h"
+#include "strx.h"
 
 _Static_assert(MSG_PRE >= LWS_PRE, "msg headroom must cover LWS_PRE");
 
@@ -700,7 +701,7 @@ static void lws_log(int level, const char *line)
 		return;
 	}
 
-	snprintf(buf, sizeof(buf), "%s", line);
+	strx_copy(buf, sizeof(buf), line);
 	n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';

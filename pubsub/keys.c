@@ -3,10 +3,10 @@
  */
 #include "keys.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
+#include "strx.h"
 
 static char prefix[KEYS_PREFIX_MAX + 1] = "sg:";
 
@@ -22,29 +22,44 @@ int keys_set_prefix(const char *p)
 
 const char *keys_prefix(void) { return prefix; }
 
+/* prefix{collection}: into buf[KEYS_MAX]; returns its length */
+static size_t key_head(const char *collection, char *buf)
+{
+	size_t at = 0;
+
+	strx_cat(buf, KEYS_MAX, &at, prefix, strlen(prefix));
+	strx_cat(buf, KEYS_MAX, &at, "{", 1);
+	strx_cat(buf, KEYS_MAX, &at, collection, strlen(collection));
+	strx_cat(buf, KEYS_MAX, &at, "}:", 2);
+	return at;
+}
+
 size_t keys_format(enum keys_kind kind, const char *collection, char *buf)
 {
 	static const char *const suffix[] = {"docs", "log", "meta", "ids", "live",
 					     "conflicts"};
-	int n = snprintf(buf, KEYS_MAX, "%s{%s}:%s", prefix, collection,
-			 suffix[kind]);
+	size_t at = key_head(collection, buf);
 
-	return n < 0 ? 0 : (size_t)n;
+	strx_cat(buf, KEYS_MAX, &at, suffix[kind], strlen(suffix[kind]));
+	return at;
 }
 
 size_t keys_format_idem(const char *collection, const char *scope, char *buf)
 {
-	int n = snprintf(buf, KEYS_MAX, "%s{%s}:idem:%.64s", prefix, collection,
-			 scope);
+	size_t at = key_head(collection, buf);
 
-	return n < 0 ? 0 : (size_t)n;
+	strx_cat(buf, KEYS_MAX, &at, "idem:", 5);
+	strx_cat(buf, KEYS_MAX, &at, scope, strnlen(scope, 64));
+	return at;
 }
 
 size_t keys_format_instance(char *buf)
 {
-	int n = snprintf(buf, KEYS_MAX, "%sinstance", prefix);
+	size_t at = 0;
 
-	return n < 0 ? 0 : (size_t)n;
+	strx_cat(buf, KEYS_MAX, &at, prefix, strlen(prefix));
+	strx_cat(buf, KEYS_MAX, &at, "instance", 8);
+	return at;
 }
 
 int keys_channel_collection(const char *chan, size_t len, char *coll)

@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "strx.h"
 
 #define TICK_MS 100          /* the timer: retries, refresh requests */
 #define REFRESH_MS 5000      /* map reload when all is well */
@@ -178,7 +179,7 @@ static bool slots_row(const redisReply *e, const char *from,
 	/* "" (or "?"): the endpoint is the node that answered */
 	hl = m->element[0]->len;
 	if (hl == 0 || (hl == 1 && m->element[0]->str[0] == '?')) {
-		snprintf(out->master.host, sizeof(out->master.host), "%s", from);
+		strx_copy(out->master.host, sizeof(out->master.host), from);
 		return true;
 	}
 	if (hl > CLUSTER_HOST_MAX)

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "redis_conn.h"
 #include "redis_scripts.h"
+#include "strx.h"
 
 #define RECHECK_MS 10000
 
@@ -103,11 +104,11 @@ static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
 			log_error("redis maxmemory-policy is \"%s\": it would evict "
 				  "documents and change logs silently; set it to "
 				  "noeviction. Not ready until then.", in.policy);
-		snprintf(h->status, sizeof(h->status), "%s", in.why);
+		strx_copy(h->status, sizeof(h->status), in.why);
 		h->checked = false;
 		return;
 	case HEALTH_TOO_OLD:
-		snprintf(h->status, sizeof(h->status), "%s", in.why);
+		strx_copy(h->status, sizeof(h->status), in.why);
 		log_error("%s", h->status);
 		return;
 	case HEALTH_OK:
@@ -121,7 +122,7 @@ static void info_reply(struct rconn *c, int err, redisReply *r, void *arg)
 	if (other)
 		log_warn("redis is another process (run_id %s, was %s): checking "
 			 "every live collection", in.run_id, h->run_id);
-	snprintf(h->run_id, sizeof(h->run_id), "%s", in.run_id);
+	strx_copy(h->run_id, sizeof(h->run_id), in.run_id);
 	h->status[0] = '\0';
 	if (!h->checked || other) {
 		h->checked = true;

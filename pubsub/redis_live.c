@@ -19,6 +19,7 @@
 #include "map.h"
 #include "metrics.h"
 #include "redis_cluster.h"
+#include "strx.h"
 
 /* cluster mode: the subscriber connection to one node */
 struct lnode {
@@ -70,7 +71,7 @@ static struct call *call_new(struct live *lv, const char *coll,
 	if (c) {
 		c->lv = lv;
 		c->sub = sub;
-		snprintf(c->coll, sizeof(c->coll), "%s", coll);
+		strx_copy(c->coll, sizeof(c->coll), coll);
 	}
 	return c;
 }

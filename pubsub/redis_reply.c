@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "strx.h"
 
 /* ---- error replies ------------------------------------------------------- */
 
@@ -103,7 +104,7 @@ int reply_write(const redisReply *r, struct reply_write *out)
 	    r->element[1]->type == REDIS_REPLY_STRING &&
 	    reply_u64(r->element[2], &out->seq)) {
 		out->result = SW_STALE;
-		snprintf(out->epoch, sizeof(out->epoch), "%s", r->element[1]->str);
+		strx_copy(out->epoch, sizeof(out->epoch), r->element[1]->str);
 		return 0;
 	}
 	if (strcmp(kind, "idem") == 0 && r->elements == 2 &&

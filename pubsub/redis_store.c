@@ -23,6 +23,7 @@
 #include "redis_health.h"
 #include "redis_reply.h"
 #include "redis_scripts.h"
+#include "strx.h"
 
 enum op_kind {
 	OP_GET, OP_READ, OP_WRITE, OP_RECORD, OP_META, OP_ROTATE, OP_LOG,
@@ -118,7 +119,7 @@ static struct op *op_new(struct store *s, enum op_kind kind, union op_cb cb,
 	o->cb = cb;
 	o->arg = arg;
 	o->script = -1;
-	snprintf(o->coll, sizeof(o->coll), "%s", coll ? coll : "");
+	strx_copy(o->coll, sizeof(o->coll), coll ? coll : "");
 	/* (a CRC16 of the name per command: only a cluster needs it) */
 	o->slot = s->cluster && coll && *coll ? cluster_key_slot(o->coll, strlen(o->coll)) : -1;
 	return o;
@@ -156,7 +157,8 @@ static const char *op_key(struct op *o, int i, enum keys_kind k)
 
 static const char *op_num(struct op *o, int i, uint64_t v)
 {
-	snprintf(o->nums[i], sizeof(o->nums[i]), "%llu", (unsigned long long)v);
+	_Static_assert(sizeof(o->nums[i]) >= STRX_INT_MAX, "a number fits");
+	strx_u64(o->nums[i], v);
 	return o->nums[i];
 }
 

@@ -68,7 +68,14 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 
 static void poll_update(struct rpoll *p, int add, int del)
 {
-	p->events = (p->events | add) & ~del;
+	int events = (p->events | add) & ~del;
+
+	/* hiredis asks for write interest on every command and read interest
+	 * on every read: libuv's uv_poll_start takes the fd out of epoll
+	 * before it arms it again (two epoll_ctl), so only a change goes on */
+	if (events == p->events)
+		return;
+	p->events = events;
 	if (p->events)
 		uv_poll_start(&p->poll, p->events, poll_cb);
 	else

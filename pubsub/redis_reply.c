@@ -83,18 +83,20 @@ int reply_write(const redisReply *r, struct reply_write *out)
 	struct offset off;
 
 	memset(out, 0, sizeof(*out));
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return GW_EINTERNAL;
-	kind = r->element[0]->str;
-	if (strcmp(kind, "ok") == 0 && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING &&
-	    offset_parse(r->element[1]->str, r->element[1]->len, &off) == 0) {
+	/* stored: a status reply holding the offset, the one reply per write
+	 * that comes without an array (hiredis allocates per element) */
+	if (r->type == REDIS_REPLY_STATUS) {
+		if (offset_parse(r->str, r->len, &off))
+			return GW_EINTERNAL;
 		out->result = SW_OK;
 		memcpy(out->epoch, off.epoch, strlen(off.epoch) + 1);
 		out->seq = off.seq;
 		return 0;
 	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return GW_EINTERNAL;
+	kind = r->element[0]->str;
 	if (strcmp(kind, "changed") == 0 && r->elements == 2 &&
 	    str_or_nil(r->element[1], &out->rec)) {
 		out->result = SW_CHANGED;

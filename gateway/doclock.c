@@ -5,7 +5,6 @@
  */
 #include "doclock.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "common.h"

@@ -5,12 +5,12 @@
 #include "idem.h"
 
 #include <openssl/evp.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
 #include "digest.h"
 #include "hex.h"
+#include "strx.h"
 
 #define RECORD_MAGIC "sg1\n"
 
@@ -35,10 +35,11 @@ static void digest(const char *const *parts, const size_t *lens, size_t n,
 	bool ok = ctx && EVP_DigestInit_ex(ctx, digest_sha256(), NULL) == 1;
 
 	for (size_t i = 0; ok && i < n; i++) {
-		char pre[24];
-		int k = snprintf(pre, sizeof(pre), "%zu:", lens[i]);
+		char pre[STRX_INT_MAX + 1];
+		size_t k = strx_u64(pre, lens[i]);
 
-		ok = EVP_DigestUpdate(ctx, pre, (size_t)k) == 1 &&
+		pre[k++] = ':';
+		ok = EVP_DigestUpdate(ctx, pre, k) == 1 &&
 		     EVP_DigestUpdate(ctx, parts[i], lens[i]) == 1;
 	}
 	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;

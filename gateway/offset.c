@@ -3,7 +3,6 @@
  */
 #include "offset.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "common.h"

@@ -82,13 +82,6 @@ void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
-void sbuf_add_u64(struct sbuf *sb, uint64_t v)
-{
-	char num[STRX_INT_MAX];
-
-	sbuf_add(sb, num, strx_u64(num, v));
-}
-
 void sbuf_add_i64(struct sbuf *sb, int64_t v)
 {
 	char num[STRX_INT_MAX];

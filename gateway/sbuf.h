@@ -31,7 +31,6 @@ void sbuf_addc(struct sbuf *sb, char c);
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends v in decimal. */
-void sbuf_add_u64(struct sbuf *sb, uint64_t v);
 void sbuf_add_i64(struct sbuf *sb, int64_t v);
 /* Appends s[0..n) as a quoted, escaped JSON string. */
 void sbuf_add_json_str(struct sbuf *sb, const char *s, size_t n);
